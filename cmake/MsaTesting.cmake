@@ -1,0 +1,72 @@
+# msa_add_test(NAME <name> SOURCES <src...> [RANKS <n...>] [TIMEOUT <s>]
+#              [LIBRARIES <lib...>] [ENV <VAR=value...>] [LABELS <label...>])
+#
+# Builds one GoogleTest executable from SOURCES (with the shared MPI-aware main
+# in tests/support) and registers one ctest per rank count, named <name>.np<n>,
+# run through mpiexec. Every test gets a TIMEOUT (default 60 s) so that a
+# deadlock fails instead of hanging, and PROCESSORS so that ctest -j does not
+# oversubscribe on its own. Open MPI's root and oversubscribe switches are added
+# only when they are needed: when running as root, and when <n> exceeds the
+# cores of this machine.
+include_guard(GLOBAL)
+
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _msa_mpiexec_version ERROR_QUIET)
+set(MSA_MPIEXEC_IS_OPENMPI OFF)
+if(_msa_mpiexec_version MATCHES "Open MPI|OpenRTE")
+  set(MSA_MPIEXEC_IS_OPENMPI ON)
+endif()
+cmake_host_system_information(RESULT MSA_HOST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
+execute_process(COMMAND id -u OUTPUT_VARIABLE _msa_uid OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+set(MSA_RUNNING_AS_ROOT OFF)
+if(_msa_uid STREQUAL "0")
+  set(MSA_RUNNING_AS_ROOT ON)
+endif()
+
+# The environment every MPI test needs on this machine (root switches for Open MPI).
+set(MSA_TEST_MPI_ENV "")
+if(MSA_MPIEXEC_IS_OPENMPI AND MSA_RUNNING_AS_ROOT)
+  list(APPEND MSA_TEST_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
+endif()
+if(MSA_MPIEXEC_IS_OPENMPI)
+  # Loopback-only runs in containers: keep Open MPI off interfaces it cannot use.
+  list(APPEND MSA_TEST_MPI_ENV OMPI_MCA_btl=self,vader,tcp)
+endif()
+if(MSA_SANITIZE)
+  list(APPEND MSA_TEST_MPI_ENV
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/lsan.supp:print_suppressions=0"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
+
+# msa_mpiexec_command(<out-var> <ranks> <command...>): the mpiexec line for <ranks>.
+function(msa_mpiexec_command out ranks)
+  set(cmd ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${ranks})
+  if(MSA_MPIEXEC_IS_OPENMPI AND ranks GREATER MSA_HOST_CORES)
+    list(APPEND cmd --oversubscribe)
+  endif()
+  list(APPEND cmd ${MPIEXEC_PREFLAGS} ${ARGN} ${MPIEXEC_POSTFLAGS})
+  set(${out} ${cmd} PARENT_SCOPE)
+endfunction()
+
+function(msa_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;RANKS;LIBRARIES;ENV;LABELS" ${ARGN})
+  if(NOT T_NAME OR NOT T_SOURCES)
+    message(FATAL_ERROR "msa_add_test: NAME and SOURCES are required")
+  endif()
+  if(NOT T_RANKS)
+    set(T_RANKS 1)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 60)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE msa_test_main msa::runtime GTest::gtest ${T_LIBRARIES} msa_warnings)
+  foreach(n IN LISTS T_RANKS)
+    msa_mpiexec_command(cmd ${n} $<TARGET_FILE:${T_NAME}>)
+    add_test(NAME ${T_NAME}.np${n} COMMAND ${cmd})
+    set_tests_properties(${T_NAME}.np${n} PROPERTIES
+      TIMEOUT ${T_TIMEOUT} PROCESSORS ${n}
+      ENVIRONMENT "${MSA_TEST_MPI_ENV};${T_ENV}"
+      LABELS "${T_LABELS}")
+  endforeach()
+endfunction()

@@ -1,0 +1,13 @@
+#pragma once
+/// Umbrella header: everything a program using msa needs.
+
+#include "msa/backend.hpp"
+#include "msa/comm.hpp"
+#include "msa/contract.hpp"
+#include "msa/discovery.hpp"
+#include "msa/error.hpp"
+#include "msa/placement.hpp"
+#include "msa/profile.hpp"
+#include "msa/session.hpp"
+#include "msa/topology.hpp"
+#include "msa/version.hpp"

@@ -1,0 +1,51 @@
+#pragma once
+/// Placement: which cores (and GPU) each rank of a node gets. Ranks share the
+/// node's cores evenly, each in a compact NUMA-local block; a rank of a GPU
+/// class gets one GPU and its cores from that GPU's NUMA domain. Binding is
+/// skipped when the node is oversubscribed or MSA_BIND=none, and the plan says
+/// why either way.
+
+#include <string>
+#include <vector>
+
+#include "msa/topology.hpp"
+
+namespace msa {
+
+/// MSA_BIND: "core" (default: bind when the cores suffice) or "none".
+enum class BindPolicy { core, none };
+
+/// Reads MSA_BIND; throws ConfigError on values other than core/none.
+BindPolicy bind_policy_from_environment();
+
+/// One rank on the node asking to be placed.
+struct RankRequest {
+  int world_rank = 0;
+  std::string module;
+  bool wants_gpu = false;
+};
+
+/// Where one rank goes.
+struct RankPlacement {
+  int world_rank = 0;
+  std::string module;
+  CpuSet cpuset;         ///< PUs planned for the rank (empty when not binding)
+  int cores = 0;         ///< cores in cpuset
+  int numa_domain = -1;  ///< index into NodeLayout::numa of its first core
+  int gpu = -1;          ///< index into NodeLayout::gpus, -1 for none
+};
+
+/// The plan for all ranks of a node.
+struct PlacementPlan {
+  std::vector<RankPlacement> ranks;  ///< same order as the requests
+  bool bind = false;                 ///< whether cpusets are to be applied
+  std::string reason;                ///< "bound: ..." / "not bound: ..."
+  /// The placement of `world_rank`, or nullptr.
+  const RankPlacement* find(int world_rank) const;
+};
+
+/// Plans the ranks of one node. Pure (no hwloc calls): `layout` may describe
+/// any machine. Deterministic, so every rank of the node computes the same plan.
+PlacementPlan plan_placement(const NodeLayout& layout, const std::vector<RankRequest>& ranks, BindPolicy policy);
+
+}  // namespace msa

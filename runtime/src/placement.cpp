@@ -1,0 +1,116 @@
+#include "msa/placement.hpp"
+
+#include <fmt/format.h>
+
+#include <deque>
+
+#include "msa/error.hpp"
+#include "strings.hpp"
+
+namespace msa {
+
+BindPolicy bind_policy_from_environment() {
+  const auto value = detail::getenv_nonempty("MSA_BIND");
+  if (!value || *value == "core" || *value == "auto") return BindPolicy::core;
+  if (*value == "none") return BindPolicy::none;
+  throw ConfigError(fmt::format("MSA_BIND='{}' is not understood: use MSA_BIND=core (the default) or MSA_BIND=none", *value));
+}
+
+const RankPlacement* PlacementPlan::find(int world_rank) const {
+  for (const auto& r : ranks)
+    if (r.world_rank == world_rank) return &r;
+  return nullptr;
+}
+
+namespace {
+
+struct Pools {
+  const NodeLayout& layout;
+  std::vector<std::deque<int>> free;  // per NUMA domain: indices of free cores
+
+  explicit Pools(const NodeLayout& l) : layout(l), free(l.numa.size()) {
+    for (std::size_t d = 0; d < l.numa.size(); ++d)
+      for (std::size_t c = 0; c < l.numa[d].cores.size(); ++c) free[d].push_back(static_cast<int>(c));
+  }
+
+  void take(std::size_t domain, int count, RankPlacement& out, std::vector<int>& pus) {
+    for (int k = 0; k < count && !free[domain].empty(); ++k) {
+      const auto& core = layout.numa[domain].cores[static_cast<std::size_t>(free[domain].front())];
+      free[domain].pop_front();
+      pus.insert(pus.end(), core.pus.begin(), core.pus.end());
+      if (out.numa_domain < 0) out.numa_domain = static_cast<int>(domain);
+      ++out.cores;
+    }
+  }
+
+  // Cores for one rank: from `preferred` first, then the first domain that can
+  // hold the rest whole (keeps ranks NUMA-compact), then whatever is left.
+  void allocate(int share, int preferred, RankPlacement& out) {
+    std::vector<int> pus;
+    if (preferred >= 0) take(static_cast<std::size_t>(preferred), share, out, pus);
+    while (out.cores < share) {
+      const int need = share - out.cores;
+      std::size_t pick = free.size();
+      for (std::size_t d = 0; d < free.size() && pick == free.size(); ++d)
+        if (static_cast<int>(free[d].size()) >= need) pick = d;
+      if (pick == free.size()) {  // nobody holds it whole: the domain with most free cores
+        std::size_t most = 0;
+        for (std::size_t d = 1; d < free.size(); ++d)
+          if (free[d].size() > free[most].size()) most = d;
+        if (free[most].empty()) break;
+        pick = most;
+      }
+      take(pick, need, out, pus);
+    }
+    out.cpuset = CpuSet(std::move(pus));
+  }
+};
+
+}  // namespace
+
+PlacementPlan plan_placement(const NodeLayout& layout, const std::vector<RankRequest>& requests, BindPolicy policy) {
+  PlacementPlan plan;
+  const int n = static_cast<int>(requests.size());
+  const int cores = layout.core_count();
+  plan.ranks.resize(requests.size());
+
+  int gpu_ranks = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    plan.ranks[i].world_rank = requests[i].world_rank;
+    plan.ranks[i].module = requests[i].module;
+    if (requests[i].wants_gpu && !layout.gpus.empty())
+      plan.ranks[i].gpu = gpu_ranks++ % static_cast<int>(layout.gpus.size());
+  }
+
+  if (n == 0) {
+    plan.reason = "not bound: no ranks on this node";
+    return plan;
+  }
+  if (policy == BindPolicy::none) {
+    plan.reason = "not bound: MSA_BIND=none";
+    return plan;
+  }
+  if (n > cores) {
+    plan.reason = fmt::format("not bound: {} ranks on {} cores (oversubscribed)", n, cores);
+    return plan;
+  }
+
+  Pools pools(layout);
+  const int base = cores / n;
+  const int extra = cores % n;
+  auto share_of = [&](std::size_t i) { return base + (static_cast<int>(i) < extra ? 1 : 0); };
+  // GPU ranks first, so that their GPU's NUMA domain still has cores for them.
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const int gpu = plan.ranks[i].gpu;
+    if (gpu >= 0) pools.allocate(share_of(i), layout.gpus[static_cast<std::size_t>(gpu)].numa_domain, plan.ranks[i]);
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    if (plan.ranks[i].gpu < 0) pools.allocate(share_of(i), -1, plan.ranks[i]);
+
+  plan.bind = true;
+  plan.reason = fmt::format("bound: {} rank{} on {} cores, {}{} core{} each", n, n == 1 ? "" : "s", cores, base,
+                            extra ? "+" : "", base == 1 && !extra ? "" : "s");
+  return plan;
+}
+
+}  // namespace msa

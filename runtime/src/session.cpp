@@ -1,0 +1,338 @@
+#include "msa/session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "msa/detail/kokkos_compat.hpp"
+#include "msa/error.hpp"
+#include "mpi_util.hpp"
+#include "strings.hpp"
+
+namespace msa {
+
+namespace {
+
+// Starts MPI unless the application already did; finalises only what it started.
+struct MpiGuard {
+  bool owned = false;
+  MpiGuard(int* argc, char*** argv, int level) {
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (finalized) throw MpiError(MPI_ERR_OTHER, "msa::Session: MPI was already finalised; create the Session before MPI_Finalize");
+    if (!initialized) {
+      int provided = 0;
+      check_mpi(MPI_Init_thread(argc, argv, level, &provided), "msa::Session: MPI_Init_thread");
+      owned = true;
+      // Errors on world come back as codes, so check_mpi can say where they happened.
+      MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    }
+  }
+  ~MpiGuard() {
+    if (!owned) return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+  MpiGuard(const MpiGuard&) = delete;
+  MpiGuard& operator=(const MpiGuard&) = delete;
+};
+
+struct KokkosGuard {
+  bool owned = false;
+  void start(int threads, int device) {
+    if (detail::kokkos_is_initialized()) return;
+    detail::kokkos_initialize(threads, device);
+    owned = true;
+  }
+  ~KokkosGuard() {
+    if (owned && detail::kokkos_is_initialized()) Kokkos::finalize();
+  }
+};
+
+int error_kind(const std::exception& e) {
+  if (dynamic_cast<const ConfigError*>(&e)) return 0;
+  if (dynamic_cast<const TopologyError*>(&e)) return 1;
+  if (dynamic_cast<const MpiError*>(&e)) return 2;
+  return 3;
+}
+
+// "0-2,5" for a sorted list of ranks.
+std::string rank_list(const std::vector<int>& ranks) { return CpuSet(ranks).to_string(); }
+
+Comm split(MPI_Comm parent, int color, int key, const char* what) {
+  MPI_Comm out = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split(parent, color, key, &out), what);
+  MPI_Comm_set_errhandler(out, MPI_ERRORS_RETURN);
+  return Comm::adopt(out);
+}
+
+std::optional<std::string> psmpi_info_module_id() {
+  char value[MPI_MAX_INFO_VAL + 1] = {};
+  int flag = 0;
+  if (MPI_INFO_ENV == MPI_INFO_NULL) return std::nullopt;
+  check_mpi(MPI_Info_get(MPI_INFO_ENV, "msa_module_id", MPI_MAX_INFO_VAL, value, &flag),
+            "module discovery: MPI_Info_get(MPI_INFO_ENV, msa_module_id)");
+  if (!flag || !*value) return std::nullopt;
+  return std::string(value);
+}
+
+std::optional<int> mpi_appnum() {
+  int* value = nullptr;
+  int flag = 0;
+  check_mpi(MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_APPNUM, &value, &flag), "module discovery: MPI_APPNUM");
+  if (!flag || !value) return std::nullopt;
+  return *value;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  MpiGuard mpi;
+  Comm world = Comm::borrow(MPI_COMM_WORLD);
+  std::unique_ptr<Topology> topology;
+  Profile profile;
+  Discovery discovery;
+  std::string component_name;
+  std::string hostname;
+  std::vector<std::string> modules;       // present in the job, profile order
+  std::vector<int> module_of_rank;        // profile index per world rank
+  Comm module, node, component;
+  std::map<std::string, Comm> bridges;
+  RankPlacement placement;
+  bool bound = false;
+  std::string binding_report;
+  KokkosGuard kokkos;
+
+  Impl(int* argc, char*** argv, const SessionOptions& options) : mpi(argc, argv, options.mpi_thread_level) {
+    const int rank = world.rank();
+    const int size = world.size();
+    {
+      char name[MPI_MAX_PROCESSOR_NAME] = {};
+      int len = 0;
+      check_mpi(MPI_Get_processor_name(name, &len), "MPI_Get_processor_name");
+      hostname.assign(name, static_cast<std::size_t>(len));
+    }
+
+    // Local part: may fail differently on different ranks, so failures are
+    // agreed on before anyone goes on to a collective that could hang.
+    std::string error;
+    int kind = 0;
+    try {
+      topology = std::make_unique<Topology>();
+      profile = find_profile(options.profile.empty() ? default_profile_name() : options.profile);
+      DiscoveryInput input = DiscoveryInput::from_environment(rank, size);
+      input.psmpi_info_id = psmpi_info_module_id();
+      input.appnum = mpi_appnum();
+      for (const auto& name : backend_names()) {
+        const Backend& b = msa::backend(name);
+        if (b.find_devices && !b.find_devices(*topology).empty()) input.device_backends.push_back(name);
+      }
+      discovery = discover_module(input, profile);
+      component_name = detail::getenv_nonempty("MSA_COMPONENT").value_or(discovery.module);
+    } catch (const std::exception& e) {
+      error = e.what();
+      kind = error_kind(e);
+    }
+    detail::agree_on_error(world, error, kind);
+
+    check_consistency(rank);
+    build_communicators(rank);
+    place(rank, options);
+  }
+
+  // Every rank must have been decided by the same rule: a hint present on
+  // some ranks only (MSA_MODULE exported on one node, say) is a mistake.
+  void check_consistency(int rank) {
+    const auto rules = detail::allgather_int(world, static_cast<int>(discovery.rule));
+    module_of_rank = detail::allgather_int(world, profile.index_of(discovery.module));
+    std::map<int, std::vector<int>> by_rule;
+    for (std::size_t r = 0; r < rules.size(); ++r) by_rule[rules[r]].push_back(static_cast<int>(r));
+    if (by_rule.size() > 1) {
+      std::vector<std::string> parts;
+      for (const auto& [rule, ranks] : by_rule)
+        parts.push_back(fmt::format("{} decided ranks {}", to_string(static_cast<ModuleRule>(rule)), rank_list(ranks)));
+      const bool env_partial = by_rule.count(static_cast<int>(ModuleRule::env_module)) > 0;
+      throw ConfigError(fmt::format(
+          "rank {}: module discovery is inconsistent across ranks: {}. {}", rank, detail::join(parts, "; "),
+          env_partial ? "MSA_MODULE is set on some ranks only: set it on every rank (msa run does) or on none"
+                      : "give every rank the same kind of hint (for example MSA_LAYOUT for all of them)"));
+    }
+    for (std::size_t i = 0; i < profile.modules.size(); ++i)
+      if (std::find(module_of_rank.begin(), module_of_rank.end(), static_cast<int>(i)) != module_of_rank.end())
+        modules.push_back(profile.modules[i].name);
+  }
+
+  void build_communicators(int rank) {
+    const int my_module = profile.index_of(discovery.module);
+    module = split(world, my_module, rank, "Session: MPI_Comm_split (module)");
+
+    MPI_Comm shared = MPI_COMM_NULL;
+    check_mpi(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &shared),
+              "Session: MPI_Comm_split_type (node)");
+    MPI_Comm_set_errhandler(shared, MPI_ERRORS_RETURN);
+    node = Comm::adopt(shared);
+
+    const auto components = detail::allgather_strings(world, component_name);
+    std::vector<std::string> distinct;
+    for (const auto& c : components)
+      if (std::find(distinct.begin(), distinct.end(), c) == distinct.end()) distinct.push_back(c);
+    const auto my_component = std::find(distinct.begin(), distinct.end(), component_name) - distinct.begin();
+    component = split(world, static_cast<int>(my_component), rank, "Session: MPI_Comm_split (component)");
+
+    // One inter-communicator per pair of modules, created in the same global
+    // order on every rank so that no two pairs wait on each other.
+    const int n = static_cast<int>(profile.modules.size());
+    for (int a = 0; a < n; ++a)
+      for (int b = a + 1; b < n; ++b) {
+        if (my_module != a && my_module != b) continue;
+        const int other = my_module == a ? b : a;
+        const auto leader = std::find(module_of_rank.begin(), module_of_rank.end(), other);
+        if (leader == module_of_rank.end()) continue;  // the other module has no ranks in this job
+        MPI_Comm inter = MPI_COMM_NULL;
+        check_mpi(MPI_Intercomm_create(module, 0, world, static_cast<int>(leader - module_of_rank.begin()),
+                                       4200 + a * n + b, &inter),
+                  fmt::format("Session: MPI_Intercomm_create (bridge {} <-> {})", profile.modules[a].name,
+                              profile.modules[b].name));
+        MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
+        bridges.emplace(profile.modules[static_cast<std::size_t>(other)].name, Comm::adopt(inter));
+      }
+  }
+
+  void place(int rank, const SessionOptions& options) {
+    const Backend& mine = msa::backend(profile.modules[static_cast<std::size_t>(profile.index_of(discovery.module))].backend);
+    std::string error;
+    int kind = 0;
+    BindPolicy policy = BindPolicy::core;
+    try {
+      policy = bind_policy_from_environment();
+    } catch (const std::exception& e) {
+      error = fmt::format("rank {}: {}", rank, e.what());
+      kind = error_kind(e);
+    }
+    detail::agree_on_error(world, error, kind);
+
+    // Every rank of the node computes the same plan from the same inputs.
+    const auto node_world_ranks = detail::allgather_int(node, rank);
+    const auto node_wants_gpu = detail::allgather_int(node, mine.uses_gpus ? 1 : 0);
+    std::vector<RankRequest> requests;
+    for (std::size_t i = 0; i < node_world_ranks.size(); ++i) {
+      const int wr = node_world_ranks[i];
+      requests.push_back({wr, profile.modules[static_cast<std::size_t>(module_of_rank[static_cast<std::size_t>(wr)])].name,
+                          node_wants_gpu[i] != 0});
+    }
+    const PlacementPlan plan = plan_placement(topology->layout(), requests, policy);
+    placement = *plan.find(rank);
+    binding_report = plan.reason;
+
+    error.clear();
+    try {
+      if (plan.bind) {
+        topology->bind_process(placement.cpuset);
+        bound = true;
+      }
+    } catch (const std::exception& e) {
+      error = fmt::format("rank {} on {}: {}", rank, hostname, e.what());
+      kind = error_kind(e);
+    }
+    detail::agree_on_error(world, error, kind);
+
+    if (options.init_kokkos) {
+      const int threads = bound ? placement.cores
+                                : std::max(1, topology->layout().core_count() / std::max(1, node.size()));
+      kokkos.start(threads, placement.gpu);
+    }
+  }
+};
+
+Session::Session(int& argc, char**& argv, SessionOptions options)
+    : m_impl(std::make_unique<Impl>(&argc, &argv, options)) {}
+
+Session::Session(SessionOptions options) : m_impl(std::make_unique<Impl>(nullptr, nullptr, options)) {}
+
+Session::~Session() = default;
+
+const Comm& Session::world() const { return m_impl->world; }
+const Comm& Session::module() const { return m_impl->module; }
+const Comm& Session::node() const { return m_impl->node; }
+const Comm& Session::component() const { return m_impl->component; }
+
+const Comm& Session::bridge(const std::string& other_module) const {
+  const auto it = m_impl->bridges.find(other_module);
+  if (it != m_impl->bridges.end()) return it->second;
+  std::vector<std::string> others;
+  for (const auto& [name, comm] : m_impl->bridges) others.push_back(name);
+  throw ConfigError(fmt::format("rank {} ({}): no bridge to module '{}'; this job's other modules: {}",
+                                m_impl->world.rank(), m_impl->discovery.module, other_module,
+                                others.empty() ? std::string("none") : detail::join(others, ", ")));
+}
+
+const std::vector<std::string>& Session::modules() const { return m_impl->modules; }
+
+std::vector<int> Session::module_ranks(const std::string& name) const {
+  std::vector<int> out;
+  const int index = m_impl->profile.index_of(name);
+  for (std::size_t r = 0; r < m_impl->module_of_rank.size(); ++r)
+    if (m_impl->module_of_rank[r] == index) out.push_back(static_cast<int>(r));
+  return out;
+}
+
+const std::string& Session::module_name() const { return m_impl->discovery.module; }
+ModuleRule Session::module_rule() const { return m_impl->discovery.rule; }
+const std::string& Session::module_detail() const { return m_impl->discovery.detail; }
+const std::string& Session::component_name() const { return m_impl->component_name; }
+const Profile& Session::profile() const { return m_impl->profile; }
+const Backend& Session::backend() const {
+  return msa::backend(m_impl->profile.find(m_impl->discovery.module)->backend);
+}
+const Topology& Session::topology() const { return *m_impl->topology; }
+const RankPlacement& Session::placement() const { return m_impl->placement; }
+bool Session::bound() const { return m_impl->bound; }
+const std::string& Session::binding_report() const { return m_impl->binding_report; }
+const std::string& Session::hostname() const { return m_impl->hostname; }
+bool Session::owns_mpi() const { return m_impl->mpi.owned; }
+bool Session::owns_kokkos() const { return m_impl->kokkos.owned; }
+
+std::vector<RankInfo> Session::gather_ranks() const {
+  const auto& p = m_impl->placement;
+  std::string gpu;
+  if (p.gpu >= 0) {
+    const Device& d = m_impl->topology->layout().gpus[static_cast<std::size_t>(p.gpu)];
+    gpu = fmt::format("{} {} {} ({})", p.gpu, d.vendor, d.model, d.pci_bus_id);
+  }
+  const nlohmann::json mine = {{"world_rank", m_impl->world.rank()},
+                               {"host", m_impl->hostname},
+                               {"module", m_impl->discovery.module},
+                               {"module_rank", m_impl->module.rank()},
+                               {"component", m_impl->component_name},
+                               {"rule", std::string(to_string(m_impl->discovery.rule))},
+                               {"detail", m_impl->discovery.detail},
+                               {"cpuset", m_impl->topology->current_binding().to_string()},
+                               {"bound", m_impl->bound},
+                               {"binding", m_impl->binding_report},
+                               {"gpu", gpu}};
+  std::vector<RankInfo> out;
+  for (const auto& text : detail::allgather_strings(m_impl->world, mine.dump())) {
+    const auto j = nlohmann::json::parse(text);
+    RankInfo r;
+    r.world_rank = j.at("world_rank").get<int>();
+    r.host = j.at("host").get<std::string>();
+    r.module = j.at("module").get<std::string>();
+    r.module_rank = j.at("module_rank").get<int>();
+    r.component = j.at("component").get<std::string>();
+    r.rule = j.at("rule").get<std::string>();
+    r.detail = j.at("detail").get<std::string>();
+    r.cpuset = j.at("cpuset").get<std::string>();
+    r.bound = j.at("bound").get<bool>();
+    r.binding = j.at("binding").get<std::string>();
+    r.gpu = j.at("gpu").get<std::string>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace msa
