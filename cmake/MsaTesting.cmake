@@ -38,12 +38,20 @@ if(MSA_SANITIZE)
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endif()
 
+# msa_oversubscribe_flags(<out-var> <total-ranks>): Open MPI's --oversubscribe
+# when <total-ranks> exceeds this machine's cores, nothing otherwise.
+function(msa_oversubscribe_flags out total)
+  set(flags "")
+  if(MSA_MPIEXEC_IS_OPENMPI AND total GREATER MSA_HOST_CORES)
+    set(flags --oversubscribe)
+  endif()
+  set(${out} ${flags} PARENT_SCOPE)
+endfunction()
+
 # msa_mpiexec_command(<out-var> <ranks> <command...>): the mpiexec line for <ranks>.
 function(msa_mpiexec_command out ranks)
-  set(cmd ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${ranks})
-  if(MSA_MPIEXEC_IS_OPENMPI AND ranks GREATER MSA_HOST_CORES)
-    list(APPEND cmd --oversubscribe)
-  endif()
+  msa_oversubscribe_flags(over ${ranks})
+  set(cmd ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${ranks} ${over})
   list(APPEND cmd ${MPIEXEC_PREFLAGS} ${ARGN} ${MPIEXEC_POSTFLAGS})
   set(${out} ${cmd} PARENT_SCOPE)
 endfunction()

@@ -140,14 +140,14 @@ struct Session::Impl {
     }
     detail::agree_on_error(world, error, kind);
 
-    check_consistency(rank);
+    check_consistency();
     build_communicators(rank);
     place(rank, options);
   }
 
   // Every rank must have been decided by the same rule: a hint present on
   // some ranks only (MSA_MODULE exported on one node, say) is a mistake.
-  void check_consistency(int rank) {
+  void check_consistency() {
     const auto rules = detail::allgather_int(world, static_cast<int>(discovery.rule));
     module_of_rank = detail::allgather_int(world, profile.index_of(discovery.module));
     std::map<int, std::vector<int>> by_rule;
@@ -158,7 +158,7 @@ struct Session::Impl {
         parts.push_back(fmt::format("{} decided ranks {}", to_string(static_cast<ModuleRule>(rule)), rank_list(ranks)));
       const bool env_partial = by_rule.count(static_cast<int>(ModuleRule::env_module)) > 0;
       throw ConfigError(fmt::format(
-          "rank {}: module discovery is inconsistent across ranks: {}. {}", rank, detail::join(parts, "; "),
+          "module discovery is inconsistent across ranks: {}. {}", detail::join(parts, "; "),
           env_partial ? "MSA_MODULE is set on some ranks only: set it on every rank (msa run does) or on none"
                       : "give every rank the same kind of hint (for example MSA_LAYOUT for all of them)"));
     }

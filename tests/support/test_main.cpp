@@ -3,11 +3,29 @@
 // silences GoogleTest's output on ranks other than 0, and fails on every rank
 // when any rank failed.
 #include <gtest/gtest.h>
+#include <cstdio>
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
 
 #include "msa/detail/kokkos_compat.hpp"
+
+namespace {
+// On ranks other than 0 the usual printer is silenced; failures still show,
+// one line each, prefixed with the rank.
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+public:
+  explicit RankFailurePrinter(int rank) : m_rank(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    std::fprintf(stderr, "[rank %d] %s:%d: failure\n%s\n", m_rank, result.file_name() ? result.file_name() : "?",
+                 result.line_number(), result.summary());
+  }
+
+private:
+  int m_rank;
+};
+}  // namespace
 
 int main(int argc, char** argv) {
   int provided = 0;
@@ -20,6 +38,7 @@ int main(int argc, char** argv) {
   if (rank != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new RankFailurePrinter(rank));
   }
 
   const int local = RUN_ALL_TESTS();
