@@ -12,9 +12,15 @@
 
 namespace msa {
 namespace backends {
-namespace host { const Backend& descriptor(); }
-namespace gh200 { const Backend& descriptor(); }
-namespace rhea1 { const Backend& descriptor(); }
+namespace host {
+const Backend& descriptor();
+}
+namespace gh200 {
+const Backend& descriptor();
+}
+namespace rhea1 {
+const Backend& descriptor();
+}
 }  // namespace backends
 
 namespace {

@@ -12,12 +12,18 @@ namespace msa {
 
 std::string_view to_string(ModuleRule rule) {
   switch (rule) {
-    case ModuleRule::env_module: return "MSA_MODULE";
-    case ModuleRule::psmpi_info: return "msa_module_id";
-    case ModuleRule::psmpi_env: return "PSP_MSA_MODULE_ID";
-    case ModuleRule::layout: return "MSA_LAYOUT";
-    case ModuleRule::appnum: return "MPI_APPNUM";
-    case ModuleRule::hardware: return "hardware";
+    case ModuleRule::env_module:
+      return "MSA_MODULE";
+    case ModuleRule::psmpi_info:
+      return "msa_module_id";
+    case ModuleRule::psmpi_env:
+      return "PSP_MSA_MODULE_ID";
+    case ModuleRule::layout:
+      return "MSA_LAYOUT";
+    case ModuleRule::appnum:
+      return "MPI_APPNUM";
+    case ModuleRule::hardware:
+      return "hardware";
   }
   return "unknown";
 }
@@ -43,9 +49,10 @@ void require_module(const Profile& profile, const std::string& name, const std::
     for (const auto& m : profile.modules) names.push_back(m.name);
     return names;
   }());
-  throw ConfigError(fmt::format("rank {}: {} names module '{}', which profile '{}' ({}) does not have{}; its modules are: {}",
-                                rank, source, name, profile.name, profile.source,
-                                hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), profile.module_names()));
+  throw ConfigError(
+      fmt::format("rank {}: {} names module '{}', which profile '{}' ({}) does not have{}; its modules are: {}", rank,
+                  source, name, profile.name, profile.source,
+                  hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), profile.module_names()));
 }
 
 std::optional<int> parse_int(const std::string& text) {
@@ -71,40 +78,43 @@ Discovery from_psmpi_id(const std::string& value, ModuleRule rule, const std::st
     std::vector<std::string> known;
     for (const auto& mod : profile.modules)
       if (mod.psmpi_id) known.push_back(fmt::format("{}={}", *mod.psmpi_id, mod.name));
-    throw ConfigError(fmt::format("rank {}: {}={} maps to no module of profile '{}' ({}); known ids: {}. "
-                                  "Add psmpi_id = {} to the right [[modules]] table or pick another profile (MSA_PROFILE)",
-                                  in.world_rank, variable, *id, profile.name, profile.source,
-                                  known.empty() ? std::string("none") : detail::join(known, ", "), *id));
+    throw ConfigError(
+        fmt::format("rank {}: {}={} maps to no module of profile '{}' ({}); known ids: {}. "
+                    "Add psmpi_id = {} to the right [[modules]] table or pick another profile (MSA_PROFILE)",
+                    in.world_rank, variable, *id, profile.name, profile.source,
+                    known.empty() ? std::string("none") : detail::join(known, ", "), *id));
   }
   return {m->name, rule, fmt::format("{}={} is module '{}' in profile '{}'", variable, *id, m->name, profile.name)};
 }
 
 }  // namespace
 
-std::vector<std::pair<std::string, int>> parse_layout(const std::string& layout, const Profile& profile,
-                                                      int world_size, int world_rank) {
+std::vector<std::pair<std::string, int>> parse_layout(const std::string& layout, const Profile& profile, int world_size,
+                                                      int world_rank) {
   std::vector<std::pair<std::string, int>> blocks;
   int total = 0;
   for (const auto& raw : detail::split(layout, ',')) {
     const std::string item = detail::trim(raw);
     const auto colon = item.find(':');
     if (item.empty() || colon == std::string::npos)
-      throw ConfigError(fmt::format("rank {}: MSA_LAYOUT='{}' is malformed at '{}': expected <module>:<ranks>[,...], "
-                                    "e.g. MSA_LAYOUT=booster:2,cluster:1",
-                                    world_rank, layout, item));
+      throw ConfigError(
+          fmt::format("rank {}: MSA_LAYOUT='{}' is malformed at '{}': expected <module>:<ranks>[,...], "
+                      "e.g. MSA_LAYOUT=booster:2,cluster:1",
+                      world_rank, layout, item));
     const std::string name = detail::trim(item.substr(0, colon));
     const auto count = parse_int(item.substr(colon + 1));
     if (!count || *count < 1)
-      throw ConfigError(fmt::format("rank {}: MSA_LAYOUT='{}': rank count of '{}' must be an integer >= 1",
-                                    world_rank, layout, name));
+      throw ConfigError(fmt::format("rank {}: MSA_LAYOUT='{}': rank count of '{}' must be an integer >= 1", world_rank,
+                                    layout, name));
     require_module(profile, name, fmt::format("MSA_LAYOUT='{}'", layout), world_rank);
     blocks.emplace_back(name, *count);
     total += *count;
   }
   if (total != world_size)
-    throw ConfigError(fmt::format("rank {}: MSA_LAYOUT='{}' adds up to {} ranks but the job has {}; "
-                                  "make the counts sum to the number of ranks given to mpirun",
-                                  world_rank, layout, total, world_size));
+    throw ConfigError(
+        fmt::format("rank {}: MSA_LAYOUT='{}' adds up to {} ranks but the job has {}; "
+                    "make the counts sum to the number of ranks given to mpirun",
+                    world_rank, layout, total, world_size));
   return blocks;
 }
 
@@ -138,9 +148,10 @@ Discovery discover_module(const DiscoveryInput& in, const Profile& profile) {
   if (in.appnum && *in.appnum >= 0 && in.app_modules) {
     const auto names = detail::split(*in.app_modules, ',');
     if (*in.appnum >= static_cast<int>(names.size()))
-      throw ConfigError(fmt::format("rank {}: MPI_APPNUM is {} but MSA_APP_MODULES='{}' names only {} application(s); "
-                                    "give one module per ':'-separated program",
-                                    in.world_rank, *in.appnum, *in.app_modules, names.size()));
+      throw ConfigError(
+          fmt::format("rank {}: MPI_APPNUM is {} but MSA_APP_MODULES='{}' names only {} application(s); "
+                      "give one module per ':'-separated program",
+                      in.world_rank, *in.appnum, *in.app_modules, names.size()));
     const std::string name = detail::trim(names[static_cast<std::size_t>(*in.appnum)]);
     require_module(profile, name, fmt::format("MSA_APP_MODULES='{}' (entry {})", *in.app_modules, *in.appnum),
                    in.world_rank);

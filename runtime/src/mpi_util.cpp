@@ -49,10 +49,14 @@ void agree_on_error(MPI_Comm comm, const std::string& error, int kind) {
   check_mpi(MPI_Bcast(message.data(), length, MPI_CHAR, first, comm), "agree_on_error: MPI_Bcast");
   if (count > 1) message += fmt::format(" [{} of {} ranks failed; the first is shown]", count, failed.size());
   switch (failed[static_cast<std::size_t>(first)]) {
-    case 0: throw ConfigError(message);
-    case 1: throw TopologyError(message);
-    case 2: throw MpiError(MPI_ERR_OTHER, message);
-    default: throw Error(message);
+    case 0:
+      throw ConfigError(message);
+    case 1:
+      throw TopologyError(message);
+    case 2:
+      throw MpiError(MPI_ERR_OTHER, message);
+    default:
+      throw Error(message);
   }
 }
 

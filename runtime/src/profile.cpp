@@ -1,6 +1,7 @@
 #include "msa/profile.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "msa/backend.hpp"
 #include "msa/error.hpp"
@@ -129,7 +129,8 @@ Profile parse_profile(std::string_view toml_text, const std::string& source) {
     m.line = static_cast<int>(t->source().begin.line);
     m.name = required_string(source, *t, "name", ctx);
     if (!is_identifier(m.name))
-      fail(source, *t->get("name"), fmt::format("module name '{}' may only contain letters, digits, '_' and '-'", m.name));
+      fail(source, *t->get("name"),
+           fmt::format("module name '{}' may only contain letters, digits, '_' and '-'", m.name));
     const std::string mctx = fmt::format("module '{}'", m.name);
     m.backend = required_string(source, *t, "backend", mctx);
     if (!find_backend(m.backend))
@@ -150,7 +151,8 @@ Profile parse_profile(std::string_view toml_text, const std::string& source) {
       const auto v = n->value<int64_t>();
       if (!v || *v < 0) fail(source, *n, fmt::format("'psmpi_id' of module '{}' must be an integer >= 0", m.name));
       if (const ModuleSpec* other = p.find_by_psmpi_id(static_cast<int>(*v)))
-        fail(source, *n, fmt::format("psmpi_id {} of module '{}' is already used by module '{}'", *v, m.name, other->name));
+        fail(source, *n,
+             fmt::format("psmpi_id {} of module '{}' is already used by module '{}'", *v, m.name, other->name));
       m.psmpi_id = static_cast<int>(*v);
     }
     if (p.find(m.name)) fail(source, entry, fmt::format("module '{}' is defined twice", m.name));
@@ -162,7 +164,8 @@ Profile parse_profile(std::string_view toml_text, const std::string& source) {
     p.default_module = p.modules.front().name;
   } else if (!p.find(p.default_module)) {
     fail(source, *root.get("default_module"),
-         fmt::format("default_module '{}' is not one of the profile's modules ({})", p.default_module, p.module_names()));
+         fmt::format("default_module '{}' is not one of the profile's modules ({})", p.default_module,
+                     p.module_names()));
   }
   return p;
 }
@@ -196,9 +199,10 @@ Profile find_profile(const std::string& name_or_path) {
     std::error_code ec;
     if (fs::is_regular_file(candidate, ec)) return load_profile(candidate.string());
   }
-  throw ConfigError(fmt::format("no profile named '{}' in {} (set MSA_PROFILE to a profile name or a .toml path, "
-                                "or add its directory to MSA_PROFILE_PATH)",
-                                name_or_path, dirs.empty() ? std::string("<no directories>") : detail::join(dirs, ":")));
+  throw ConfigError(
+      fmt::format("no profile named '{}' in {} (set MSA_PROFILE to a profile name or a .toml path, "
+                  "or add its directory to MSA_PROFILE_PATH)",
+                  name_or_path, dirs.empty() ? std::string("<no directories>") : detail::join(dirs, ":")));
 }
 
 std::string default_profile_name() {

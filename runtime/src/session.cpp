@@ -7,9 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "mpi_util.hpp"
 #include "msa/detail/kokkos_compat.hpp"
 #include "msa/error.hpp"
-#include "mpi_util.hpp"
 #include "strings.hpp"
 
 namespace msa {
@@ -23,7 +23,8 @@ struct MpiGuard {
     int initialized = 0, finalized = 0;
     MPI_Initialized(&initialized);
     MPI_Finalized(&finalized);
-    if (finalized) throw MpiError(MPI_ERR_OTHER, "msa::Session: MPI was already finalised; create the Session before MPI_Finalize");
+    if (finalized)
+      throw MpiError(MPI_ERR_OTHER, "msa::Session: MPI was already finalised; create the Session before MPI_Finalize");
     if (!initialized) {
       int provided = 0;
       check_mpi(MPI_Init_thread(argc, argv, level, &provided), "msa::Session: MPI_Init_thread");
@@ -99,8 +100,8 @@ struct Session::Impl {
   Discovery discovery;
   std::string component_name;
   std::string hostname;
-  std::vector<std::string> modules;       // present in the job, profile order
-  std::vector<int> module_of_rank;        // profile index per world rank
+  std::vector<std::string> modules;  // present in the job, profile order
+  std::vector<int> module_of_rank;   // profile index per world rank
   Comm module, node, component;
   std::map<std::string, Comm> bridges;
   RankPlacement placement;
@@ -204,7 +205,8 @@ struct Session::Impl {
   }
 
   void place(int rank, const SessionOptions& options) {
-    const Backend& mine = msa::backend(profile.modules[static_cast<std::size_t>(profile.index_of(discovery.module))].backend);
+    const Backend& mine =
+        msa::backend(profile.modules[static_cast<std::size_t>(profile.index_of(discovery.module))].backend);
     std::string error;
     int kind = 0;
     BindPolicy policy = BindPolicy::core;
@@ -222,7 +224,8 @@ struct Session::Impl {
     std::vector<RankRequest> requests;
     for (std::size_t i = 0; i < node_world_ranks.size(); ++i) {
       const int wr = node_world_ranks[i];
-      requests.push_back({wr, profile.modules[static_cast<std::size_t>(module_of_rank[static_cast<std::size_t>(wr)])].name,
+      requests.push_back({wr,
+                          profile.modules[static_cast<std::size_t>(module_of_rank[static_cast<std::size_t>(wr)])].name,
                           node_wants_gpu[i] != 0});
     }
     const PlacementPlan plan = plan_placement(topology->layout(), requests, policy);
@@ -242,8 +245,8 @@ struct Session::Impl {
     detail::agree_on_error(world, error, kind);
 
     if (options.init_kokkos) {
-      const int threads = bound ? placement.cores
-                                : std::max(1, topology->layout().core_count() / std::max(1, node.size()));
+      const int threads =
+          bound ? placement.cores : std::max(1, topology->layout().core_count() / std::max(1, node.size()));
       kokkos.start(threads, placement.gpu);
     }
   }

@@ -1,8 +1,8 @@
 #pragma once
 // Small string helpers shared by the runtime's parsers and messages.
 
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 

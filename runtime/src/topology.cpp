@@ -83,11 +83,16 @@ struct Bitmap {
 
 std::string vendor_name(unsigned vendor_id) {
   switch (vendor_id) {
-    case 0x10de: return "NVIDIA";
-    case 0x1002: return "AMD";
-    case 0x8086: return "Intel";
-    case 0x1234: return "QEMU";
-    default: return fmt::format("0x{:04x}", vendor_id);
+    case 0x10de:
+      return "NVIDIA";
+    case 0x1002:
+      return "AMD";
+    case 0x8086:
+      return "Intel";
+    case 0x1234:
+      return "QEMU";
+    default:
+      return fmt::format("0x{:04x}", vendor_id);
   }
 }
 
@@ -195,16 +200,15 @@ int Topology::pus() const { return m_impl->count(HWLOC_OBJ_PU); }
 double Topology::memory_gib() const {
   hwloc_uint64_t bytes = 0;
   hwloc_obj_t numa = nullptr;
-  while ((numa = hwloc_get_next_obj_by_type(m_impl->topo, HWLOC_OBJ_NUMANODE, numa))) bytes += numa->attr->numanode.local_memory;
+  while ((numa = hwloc_get_next_obj_by_type(m_impl->topo, HWLOC_OBJ_NUMANODE, numa)))
+    bytes += numa->attr->numanode.local_memory;
   return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
 }
 
 const std::vector<Device>& Topology::devices() const { return m_impl->devices; }
 const NodeLayout& Topology::layout() const { return m_impl->layout; }
 
-std::string Topology::hwloc_version() {
-  return HWLOC_VERSION;
-}
+std::string Topology::hwloc_version() { return HWLOC_VERSION; }
 
 CpuSet Topology::current_binding() const {
   Bitmap set;

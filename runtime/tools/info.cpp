@@ -16,11 +16,16 @@ namespace {
 
 std::string thread_level_name(int level) {
   switch (level) {
-    case MPI_THREAD_SINGLE: return "single";
-    case MPI_THREAD_FUNNELED: return "funneled";
-    case MPI_THREAD_SERIALIZED: return "serialized";
-    case MPI_THREAD_MULTIPLE: return "multiple";
-    default: return std::to_string(level);
+    case MPI_THREAD_SINGLE:
+      return "single";
+    case MPI_THREAD_FUNNELED:
+      return "funneled";
+    case MPI_THREAD_SERIALIZED:
+      return "serialized";
+    case MPI_THREAD_MULTIPLE:
+      return "multiple";
+    default:
+      return std::to_string(level);
   }
 }
 
@@ -31,13 +36,21 @@ nlohmann::json collect(const Session& session, const std::vector<RankInfo>& rank
 
   json devices = json::array();
   for (const auto& d : topo.devices())
-    devices.push_back({{"kind", d.kind}, {"vendor", d.vendor}, {"model", d.model}, {"pci_bus_id", d.pci_bus_id},
-                       {"os_names", d.os_names}, {"numa_domain", d.numa_domain}});
+    devices.push_back({{"kind", d.kind},
+                       {"vendor", d.vendor},
+                       {"model", d.model},
+                       {"pci_bus_id", d.pci_bus_id},
+                       {"os_names", d.os_names},
+                       {"numa_domain", d.numa_domain}});
 
   json modules = json::array();
   for (const auto& m : profile.modules) {
-    json jm = {{"name", m.name}, {"backend", m.backend}, {"emulates", m.emulates}, {"nodes", m.nodes},
-               {"psmpi_id", m.psmpi_id ? json(*m.psmpi_id) : json(nullptr)}, {"ranks", session.module_ranks(m.name)}};
+    json jm = {{"name", m.name},
+               {"backend", m.backend},
+               {"emulates", m.emulates},
+               {"nodes", m.nodes},
+               {"psmpi_id", m.psmpi_id ? json(*m.psmpi_id) : json(nullptr)},
+               {"ranks", session.module_ranks(m.name)}};
     modules.push_back(jm);
   }
 
@@ -66,9 +79,16 @@ nlohmann::json collect(const Session& session, const std::vector<RankInfo>& rank
 
   json jranks = json::array();
   for (const auto& r : ranks)
-    jranks.push_back({{"world_rank", r.world_rank}, {"host", r.host}, {"module", r.module},
-                      {"module_rank", r.module_rank}, {"component", r.component}, {"rule", r.rule},
-                      {"detail", r.detail}, {"cpuset", r.cpuset}, {"bound", r.bound}, {"binding", r.binding},
+    jranks.push_back({{"world_rank", r.world_rank},
+                      {"host", r.host},
+                      {"module", r.module},
+                      {"module_rank", r.module_rank},
+                      {"component", r.component},
+                      {"rule", r.rule},
+                      {"detail", r.detail},
+                      {"cpuset", r.cpuset},
+                      {"bound", r.bound},
+                      {"binding", r.binding},
                       {"gpu", r.gpu}});
 
   char library[MPI_MAX_LIBRARY_VERSION_STRING] = {};

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand(
       "info", "Show the node's topology, the libraries, the profile, and (under mpirun) where every rank runs");
   info_cmd->add_flag("--json", info.json, "Print JSON (keys documented in the README) instead of text");
-  info_cmd->add_option("--profile", info.profile, "Machine profile name or .toml path (default: $MSA_PROFILE or laptop)");
+  info_cmd->add_option("--profile", info.profile,
+                       "Machine profile name or .toml path (default: $MSA_PROFILE or laptop)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -9,11 +9,11 @@
 namespace msa::test {
 
 class EnvGuard {
-public:
+ public:
   EnvGuard() {
     // Discovery hints a developer may have exported must not leak into tests.
-    for (const char* name : {"MSA_MODULE", "MSA_LAYOUT", "MSA_APP_MODULES", "MSA_COMPONENT", "MSA_BIND",
-                             "MSA_PROFILE", "PSP_MSA_AWARENESS", "PSP_MSA_MODULE_ID"})
+    for (const char* name : {"MSA_MODULE", "MSA_LAYOUT", "MSA_APP_MODULES", "MSA_COMPONENT", "MSA_BIND", "MSA_PROFILE",
+                             "PSP_MSA_AWARENESS", "PSP_MSA_MODULE_ID"})
       unset(name);
   }
   void set(const std::string& name, const std::string& value) {
@@ -35,7 +35,7 @@ public:
   EnvGuard(const EnvGuard&) = delete;
   EnvGuard& operator=(const EnvGuard&) = delete;
 
-private:
+ private:
   void remember(const std::string& name) {
     if (m_saved.count(name)) return;
     const char* v = std::getenv(name.c_str());

@@ -3,10 +3,10 @@
 // silences GoogleTest's output on ranks other than 0, and fails on every rank
 // when any rank failed.
 #include <gtest/gtest.h>
-#include <cstdio>
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
+#include <cstdio>
 
 #include "msa/detail/kokkos_compat.hpp"
 
@@ -14,7 +14,7 @@ namespace {
 // On ranks other than 0 the usual printer is silenced; failures still show,
 // one line each, prefixed with the rank.
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
-public:
+ public:
   explicit RankFailurePrinter(int rank) : m_rank(rank) {}
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
     if (!result.failed()) return;
@@ -22,7 +22,7 @@ public:
                  result.line_number(), result.summary());
   }
 
-private:
+ private:
   int m_rank;
 };
 }  // namespace

@@ -110,21 +110,31 @@ TEST(Discovery, PrecedenceFollowsTheChain) {
   in.appnum = 0;
   in.app_modules = "booster";
   in.device_backends = {"gh200"};
-  const std::vector<std::pair<msa::ModuleRule, std::string>> expected = {
-      {msa::ModuleRule::env_module, "host"}, {msa::ModuleRule::psmpi_info, "booster"},
-      {msa::ModuleRule::psmpi_env, "cluster"}, {msa::ModuleRule::layout, "cluster"},
-      {msa::ModuleRule::appnum, "booster"}};
+  const std::vector<std::pair<msa::ModuleRule, std::string>> expected = {{msa::ModuleRule::env_module, "host"},
+                                                                         {msa::ModuleRule::psmpi_info, "booster"},
+                                                                         {msa::ModuleRule::psmpi_env, "cluster"},
+                                                                         {msa::ModuleRule::layout, "cluster"},
+                                                                         {msa::ModuleRule::appnum, "booster"}};
   for (const auto& [rule, module] : expected) {
     const auto d = msa::discover_module(in, laptop());
     EXPECT_EQ(d.rule, rule) << msa::to_string(rule);
     EXPECT_EQ(d.module, module) << msa::to_string(rule);
     // Remove the hint that just won; the next rule of the chain must decide.
     switch (rule) {
-      case msa::ModuleRule::env_module: in.msa_module.reset(); break;
-      case msa::ModuleRule::psmpi_info: in.psmpi_info_id.reset(); break;
-      case msa::ModuleRule::psmpi_env: in.psp_msa_module_id.reset(); break;
-      case msa::ModuleRule::layout: in.layout.reset(); break;
-      default: break;
+      case msa::ModuleRule::env_module:
+        in.msa_module.reset();
+        break;
+      case msa::ModuleRule::psmpi_info:
+        in.psmpi_info_id.reset();
+        break;
+      case msa::ModuleRule::psmpi_env:
+        in.psp_msa_module_id.reset();
+        break;
+      case msa::ModuleRule::layout:
+        in.layout.reset();
+        break;
+      default:
+        break;
     }
   }
 }

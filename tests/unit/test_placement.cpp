@@ -112,7 +112,8 @@ TEST(Placement, Gh200RanksGetTheirGpuAndItsGraceCores) {
       const auto& r = plan.ranks[static_cast<std::size_t>(i)];
       EXPECT_EQ(r.gpu, i % 4) << "rank " << i;
       EXPECT_EQ(r.cores, 288 / n);
-      EXPECT_EQ(domains_of(l, r.cpuset), std::set<int>{3 - i % 4}) << "rank " << i << " cpuset " << r.cpuset.to_string();
+      EXPECT_EQ(domains_of(l, r.cpuset), std::set<int>{3 - i % 4})
+          << "rank " << i << " cpuset " << r.cpuset.to_string();
       EXPECT_EQ(r.numa_domain, 3 - i % 4);
     }
     expect_disjoint_and_within(l, plan);

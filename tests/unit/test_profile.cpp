@@ -59,9 +59,8 @@ TEST(Profile, MalformedTomlNamesFileAndLine) {
 }
 
 TEST(Profile, UnknownKeySuggestsTheRightOne) {
-  const std::string msg = config_error([] {
-    msa::parse_profile("name = \"x\"\n[[modules]]\nname = \"a\"\nbakend = \"host\"\n", "typo.toml");
-  });
+  const std::string msg = config_error(
+      [] { msa::parse_profile("name = \"x\"\n[[modules]]\nname = \"a\"\nbakend = \"host\"\n", "typo.toml"); });
   EXPECT_NE(msg.find("typo.toml:4:1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown key 'bakend'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("did you mean 'backend'"), std::string::npos) << msg;

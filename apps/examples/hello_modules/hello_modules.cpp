@@ -1,9 +1,8 @@
 // hello_modules: every rank says where it runs, sums over its module, and
 // swaps a value with each other module over the bridge.
 //   mpirun -np 3 -x MSA_LAYOUT=booster:2,cluster:1 hello_modules
-#include <msa/msa.hpp>
-
 #include <cstdio>
+#include <msa/msa.hpp>
 #include <numeric>
 
 int main(int argc, char** argv) try {

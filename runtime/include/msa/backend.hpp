@@ -16,17 +16,17 @@ namespace msa {
 /// Nominal figures of one node of a hardware class, from public specs. Zero
 /// means "not applicable" (no GPU) or "unknown" (a generic host).
 struct NominalFigures {
-  int sockets = 0;                      ///< CPU packages / superchips per node
-  int cores = 0;                        ///< CPU cores per node
-  int numa_domains = 0;                 ///< CPU NUMA domains per node
-  int gpus = 0;                         ///< GPUs per node
-  double memory_gib = 0;                ///< host memory per node
-  double memory_bandwidth_gbs = 0;      ///< host memory bandwidth per node, GB/s
-  double gpu_memory_gib = 0;            ///< memory per GPU
-  double gpu_memory_bandwidth_gbs = 0;  ///< memory bandwidth per GPU, GB/s
-  double host_device_bandwidth_gbs = 0; ///< CPU <-> GPU link per GPU (NVLink-C2C, PCIe), GB/s
-  double network_bandwidth_gbs = 0;     ///< injection bandwidth per node, GB/s
-  double fp64_tflops = 0;               ///< peak FP64 per node (vector units / CUDA cores)
+  int sockets = 0;                       ///< CPU packages / superchips per node
+  int cores = 0;                         ///< CPU cores per node
+  int numa_domains = 0;                  ///< CPU NUMA domains per node
+  int gpus = 0;                          ///< GPUs per node
+  double memory_gib = 0;                 ///< host memory per node
+  double memory_bandwidth_gbs = 0;       ///< host memory bandwidth per node, GB/s
+  double gpu_memory_gib = 0;             ///< memory per GPU
+  double gpu_memory_bandwidth_gbs = 0;   ///< memory bandwidth per GPU, GB/s
+  double host_device_bandwidth_gbs = 0;  ///< CPU <-> GPU link per GPU (NVLink-C2C, PCIe), GB/s
+  double network_bandwidth_gbs = 0;      ///< injection bandwidth per node, GB/s
+  double fp64_tflops = 0;                ///< peak FP64 per node (vector units / CUDA cores)
 };
 
 /// A hardware class.

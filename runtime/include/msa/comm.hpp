@@ -15,7 +15,7 @@ namespace msa {
 void check_mpi(int code, std::string_view context);
 
 class Comm {
-public:
+ public:
   /// A null communicator (MPI_COMM_NULL).
   Comm() noexcept = default;
   /// Takes ownership of `comm`: it is freed when this Comm is destroyed.
@@ -42,7 +42,7 @@ public:
   /// Size of the remote group of an inter-communicator.
   int remote_size() const;
 
-private:
+ private:
   Comm(MPI_Comm comm, bool owned) noexcept : m_comm(comm), m_owned(owned) {}
   void release() noexcept;
 

@@ -58,7 +58,7 @@ Discovery discover_module(const DiscoveryInput& input, const Profile& profile);
 
 /// MSA_LAYOUT parsed into (module, ranks) blocks, checked against the profile
 /// and the world size. Throws ConfigError.
-std::vector<std::pair<std::string, int>> parse_layout(const std::string& layout, const Profile& profile,
-                                                      int world_size, int world_rank);
+std::vector<std::pair<std::string, int>> parse_layout(const std::string& layout, const Profile& profile, int world_size,
+                                                      int world_rank);
 
 }  // namespace msa

@@ -9,42 +9,42 @@ namespace msa {
 
 /// Base of every error msa throws.
 class Error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
 /// Wrong configuration: environment variables, profiles, job specs, options.
 class ConfigError : public Error {
-public:
+ public:
   using Error::Error;
 };
 
 /// An MPI call failed; the message carries the MPI error string and context.
 class MpiError : public Error {
-public:
+ public:
   MpiError(int code, const std::string& what);
   /// The MPI error code returned by the failing call.
   int code() const noexcept { return m_code; }
 
-private:
+ private:
   int m_code;
 };
 
 /// File or HDF5 failures.
 class IoError : public Error {
-public:
+ public:
   using Error::Error;
 };
 
 /// Channel set-up or transfer failures (shape/type mismatch, dead peer, ...).
 class ChannelError : public Error {
-public:
+ public:
   using Error::Error;
 };
 
 /// Hardware topology or binding failures (hwloc).
 class TopologyError : public Error {
-public:
+ public:
   using Error::Error;
 };
 

@@ -11,12 +11,12 @@ namespace msa {
 
 /// One module of a machine, e.g. JUPITER's booster.
 struct ModuleSpec {
-  std::string name;      ///< e.g. "booster"; the name ranks are tagged with
-  std::string backend;   ///< hardware class: "host", "gh200", "rhea1"
-  std::string emulates;  ///< on a laptop, the class this module stands in for ("" if real)
-  int nodes = 1;         ///< nodes of the module on this machine
+  std::string name;             ///< e.g. "booster"; the name ranks are tagged with
+  std::string backend;          ///< hardware class: "host", "gh200", "rhea1"
+  std::string emulates;         ///< on a laptop, the class this module stands in for ("" if real)
+  int nodes = 1;                ///< nodes of the module on this machine
   std::optional<int> psmpi_id;  ///< ParaStation MPI module id that maps to this module
-  int line = 0;          ///< line of the profile where the module is defined
+  int line = 0;                 ///< line of the profile where the module is defined
 };
 
 /// A machine: its modules and the answer of the hardware discovery rule.

@@ -52,7 +52,7 @@ struct RankInfo {
 };
 
 class Session {
-public:
+ public:
   /// Collective. Throws ConfigError / MpiError / TopologyError (the same on
   /// every rank). When msa started MPI and throws, MPI is finalised again.
   Session(int& argc, char**& argv, SessionOptions options = {});
@@ -103,7 +103,7 @@ public:
   /// Collective over world: every rank's RankInfo, on every rank, by world rank.
   std::vector<RankInfo> gather_ranks() const;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

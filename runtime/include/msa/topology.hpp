@@ -11,7 +11,7 @@ namespace msa {
 
 /// A set of processing units (PUs, hardware threads) by OS index.
 class CpuSet {
-public:
+ public:
   CpuSet() = default;
   explicit CpuSet(std::vector<int> pus);
   /// Parses hwloc's list syntax "0-3,8,10-11". Throws ConfigError.
@@ -24,18 +24,18 @@ public:
   friend bool operator==(const CpuSet& a, const CpuSet& b) { return a.m_pus == b.m_pus; }
   friend bool operator!=(const CpuSet& a, const CpuSet& b) { return !(a == b); }
 
-private:
+ private:
   std::vector<int> m_pus;  // sorted, unique
 };
 
 /// A GPU or coprocessor found on the node.
 struct Device {
-  std::string kind;        ///< "gpu" or "coprocessor"
-  std::string vendor;      ///< e.g. "NVIDIA"
-  std::string model;       ///< e.g. "GH100 [H100 ...]", as far as hwloc knows
-  std::string pci_bus_id;  ///< "0009:01:00.0"
+  std::string kind;                   ///< "gpu" or "coprocessor"
+  std::string vendor;                 ///< e.g. "NVIDIA"
+  std::string model;                  ///< e.g. "GH100 [H100 ...]", as far as hwloc knows
+  std::string pci_bus_id;             ///< "0009:01:00.0"
   std::vector<std::string> os_names;  ///< hwloc OS device names: "cuda0", "nvml0", "card1", ...
-  int numa_domain = -1;    ///< index into NodeLayout::numa of the nearest CPU NUMA domain, -1 if unknown
+  int numa_domain = -1;               ///< index into NodeLayout::numa of the nearest CPU NUMA domain, -1 if unknown
 };
 
 /// One core: its PUs by OS index.
@@ -61,7 +61,7 @@ struct NodeLayout {
 /// The hwloc topology of this node, loaded once. Move-only; not thread-safe
 /// for binding calls.
 class Topology {
-public:
+ public:
   /// Loads the topology of this machine including PCI and OS devices.
   /// Throws TopologyError.
   Topology();
@@ -89,7 +89,7 @@ public:
   /// Binds the whole process (all its threads) to `set`. Throws TopologyError.
   void bind_process(const CpuSet& set) const;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

@@ -1,6 +1,5 @@
-#include <msa/msa.hpp>
-
 #include <cstdio>
+#include <msa/msa.hpp>
 
 int main(int argc, char** argv) try {
   msa::Session session(argc, argv);
