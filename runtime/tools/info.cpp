@@ -99,7 +99,8 @@ nlohmann::json collect(const Session& session, const std::vector<RankInfo>& rank
   std::string lib(library, static_cast<std::size_t>(len));
   while (!lib.empty() && (lib.back() == '\n' || lib.back() == '\0')) lib.pop_back();
 
-  return {{"msa_version", version()},
+  return {{"schema_version", 1},
+          {"msa_version", version()},
           {"node",
            {{"host", session.hostname()},
             {"packages", topo.packages()},
