@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "msa/contract.hpp"
 #include "msa/error.hpp"
 
 namespace msa {
@@ -52,24 +53,28 @@ void Comm::release() noexcept {
 }
 
 int Comm::rank() const {
+  MSA_EXPECTS(m_comm != MPI_COMM_NULL);
   int r = -1;
   check_mpi(MPI_Comm_rank(m_comm, &r), "MPI_Comm_rank");
   return r;
 }
 
 int Comm::size() const {
+  MSA_EXPECTS(m_comm != MPI_COMM_NULL);
   int s = 0;
   check_mpi(MPI_Comm_size(m_comm, &s), "MPI_Comm_size");
   return s;
 }
 
 bool Comm::is_inter() const {
+  MSA_EXPECTS(m_comm != MPI_COMM_NULL);
   int flag = 0;
   check_mpi(MPI_Comm_test_inter(m_comm, &flag), "MPI_Comm_test_inter");
   return flag != 0;
 }
 
 int Comm::remote_size() const {
+  MSA_EXPECTS(m_comm != MPI_COMM_NULL);
   int s = 0;
   check_mpi(MPI_Comm_remote_size(m_comm, &s), "MPI_Comm_remote_size");
   return s;

@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "msa/contract.hpp"
 #include "msa/error.hpp"
 #include "strings.hpp"
 
@@ -47,6 +48,8 @@ struct Pools {
   // Cores for one rank: from `preferred` first, then the first domain that can
   // hold the rest whole (keeps ranks NUMA-compact), then whatever is left.
   void allocate(int share, int preferred, RankPlacement& out) {
+    MSA_EXPECTS(share >= 1);
+    MSA_EXPECTS(preferred < static_cast<int>(free.size()));
     std::vector<int> pus;
     if (preferred >= 0) take(static_cast<std::size_t>(preferred), share, out, pus);
     while (out.cores < share) {
@@ -63,6 +66,7 @@ struct Pools {
       }
       take(pick, need, out, pus);
     }
+    MSA_ASSERT(out.cores == share);  // the caller checked that the node has enough cores
     out.cpuset = CpuSet(std::move(pus));
   }
 };
