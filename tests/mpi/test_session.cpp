@@ -9,6 +9,7 @@
 #include <set>
 
 #include "env_guard.hpp"
+#include "error_message.hpp"
 #include "msa/error.hpp"
 #include "msa/session.hpp"
 
@@ -34,12 +35,7 @@ std::string split_layout() {
 
 // The ConfigError message a Session built now throws; "" if it does not.
 std::string session_error(const msa::SessionOptions& options = {}) {
-  try {
-    msa::Session s(options);
-  } catch (const msa::ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return msa::test::config_error([&] { msa::Session s(options); });
 }
 
 // Every rank's value of `mine`, on every rank.

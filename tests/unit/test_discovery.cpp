@@ -2,10 +2,13 @@
 // errors for bad hints, on the pure function (no MPI, no environment).
 #include <gtest/gtest.h>
 
+#include "error_message.hpp"
 #include "msa/discovery.hpp"
 #include "msa/error.hpp"
 
 namespace {
+
+using msa::test::config_error;
 
 const msa::Profile& laptop() {
   static const msa::Profile p = msa::find_profile("laptop");
@@ -21,16 +24,6 @@ msa::DiscoveryInput rank_of(int rank, int size) {
   in.world_rank = rank;
   in.world_size = size;
   return in;
-}
-
-template <class F>
-std::string config_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::ConfigError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Discovery, Rule1MsaModule) {

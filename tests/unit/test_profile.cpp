@@ -1,20 +1,12 @@
 #include <gtest/gtest.h>
 
+#include "error_message.hpp"
 #include "msa/error.hpp"
 #include "msa/profile.hpp"
 
 namespace {
 
-// The message of the ConfigError `f` throws, or "" if it throws none.
-template <class F>
-std::string config_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using msa::test::config_error;
 
 TEST(Profile, LaptopHasEmulatedBoosterAndCluster) {
   const msa::Profile p = msa::find_profile("laptop");
