@@ -1,7 +1,6 @@
 #include "msa/profile.hpp"
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +14,7 @@
 #include "msa/backend.hpp"
 #include "msa/error.hpp"
 #include "strings.hpp"
+#include "toml_check.hpp"
 
 #ifndef MSA_PROFILE_DIR_SOURCE
 #define MSA_PROFILE_DIR_SOURCE ""
@@ -49,123 +49,61 @@ std::string Profile::module_names() const {
   return detail::join(names, ", ");
 }
 
-namespace {
-
-std::string where(const std::string& source, const toml::source_region& region) {
-  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
-}
-
-[[noreturn]] void fail(const std::string& source, const toml::node& node, const std::string& what) {
-  throw ConfigError(fmt::format("{}: {}", where(source, node.source()), what));
-}
-
-void reject_unknown_keys(const std::string& source, const toml::table& table, const std::vector<std::string>& allowed,
-                         const std::string& context) {
-  for (const auto& [key, node] : table) {
-    const std::string k{key.str()};
-    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-    const std::string hint = detail::closest_match(k, allowed);
-    throw ConfigError(fmt::format("{}: unknown key '{}' in {}{}; allowed keys: {}", where(source, key.source()), k,
-                                  context, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
-                                  detail::join(allowed, ", ")));
-  }
-}
-
-std::string required_string(const std::string& source, const toml::table& table, const char* key,
-                            const std::string& context) {
-  const toml::node* node = table.get(key);
-  if (!node) throw ConfigError(fmt::format("{}:{}: {} has no '{}'", source, table.source().begin.line, context, key));
-  const auto value = node->value<std::string>();
-  if (!value || value->empty()) fail(source, *node, fmt::format("'{}' in {} must be a non-empty string", key, context));
-  return *value;
-}
-
-std::string optional_string(const std::string& source, const toml::table& table, const char* key,
-                            const std::string& context) {
-  const toml::node* node = table.get(key);
-  if (!node) return {};
-  const auto value = node->value<std::string>();
-  if (!value) fail(source, *node, fmt::format("'{}' in {} must be a string", key, context));
-  return *value;
-}
-
-bool is_identifier(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
-  return true;
-}
-
-}  // namespace
-
 Profile parse_profile(std::string_view toml_text, const std::string& source) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source);
-  } catch (const toml::parse_error& e) {
-    throw ConfigError(fmt::format("{}:{}:{}: malformed TOML: {}", source, e.source().begin.line,
-                                  e.source().begin.column, e.description()));
-  }
-  reject_unknown_keys(source, root, {"name", "description", "default_module", "modules"}, "the profile");
+  const detail::TomlChecker check(source);
+  const toml::table root = check.parse(toml_text);
+  check.reject_unknown_keys(root, {"name", "description", "default_module", "modules"}, "the profile");
 
   Profile p;
   p.source = source;
-  p.name = required_string(source, root, "name", "the profile");
-  p.description = optional_string(source, root, "description", "the profile");
+  p.name = check.required_string(root, "name", "the profile");
+  p.description = check.optional_string(root, "description", "the profile");
 
   const toml::node* modules_node = root.get("modules");
   if (!modules_node)
     throw ConfigError(fmt::format("{}: profile '{}' defines no modules; add [[modules]] tables", source, p.name));
   const toml::array* modules = modules_node->as_array();
   if (!modules || modules->empty())
-    fail(source, *modules_node, "'modules' must be a non-empty array of tables ([[modules]])");
+    check.fail(*modules_node, "'modules' must be a non-empty array of tables ([[modules]])");
 
   for (const toml::node& entry : *modules) {
     const toml::table* t = entry.as_table();
-    if (!t) fail(source, entry, "each entry of 'modules' must be a table");
+    if (!t) check.fail(entry, "each entry of 'modules' must be a table");
     const std::string ctx = "a [[modules]] table";
-    reject_unknown_keys(source, *t, {"name", "backend", "emulates", "nodes", "psmpi_id"}, ctx);
+    check.reject_unknown_keys(*t, {"name", "backend", "emulates", "nodes", "psmpi_id"}, ctx);
     ModuleSpec m;
     m.line = static_cast<int>(t->source().begin.line);
-    m.name = required_string(source, *t, "name", ctx);
-    if (!is_identifier(m.name))
-      fail(source, *t->get("name"),
-           fmt::format("module name '{}' may only contain letters, digits, '_' and '-'", m.name));
+    m.name = check.required_string(*t, "name", ctx);
+    if (!detail::is_identifier(m.name))
+      check.fail(*t->get("name"),
+                 fmt::format("module name '{}' may only contain letters, digits, '_' and '-'", m.name));
     const std::string mctx = fmt::format("module '{}'", m.name);
-    m.backend = required_string(source, *t, "backend", mctx);
+    m.backend = check.required_string(*t, "backend", mctx);
     if (!find_backend(m.backend))
-      fail(source, *t->get("backend"),
-           fmt::format("module '{}' has unknown backend '{}'; known backends: {}", m.name, m.backend,
-                       detail::join(backend_names(), ", ")));
-    m.emulates = optional_string(source, *t, "emulates", mctx);
+      check.fail(*t->get("backend"), fmt::format("module '{}' has unknown backend '{}'; known backends: {}", m.name,
+                                                 m.backend, detail::join(backend_names(), ", ")));
+    m.emulates = check.optional_string(*t, "emulates", mctx);
     if (!m.emulates.empty() && !find_backend(m.emulates))
-      fail(source, *t->get("emulates"),
-           fmt::format("module '{}' emulates unknown backend '{}'; known backends: {}", m.name, m.emulates,
-                       detail::join(backend_names(), ", ")));
-    if (const toml::node* n = t->get("nodes")) {
-      const auto v = n->value<int64_t>();
-      if (!v || *v < 1) fail(source, *n, fmt::format("'nodes' of module '{}' must be an integer >= 1", m.name));
-      m.nodes = static_cast<int>(*v);
+      check.fail(*t->get("emulates"), fmt::format("module '{}' emulates unknown backend '{}'; known backends: {}",
+                                                  m.name, m.emulates, detail::join(backend_names(), ", ")));
+    m.nodes = static_cast<int>(check.optional_int(*t, "nodes", 1, 1, mctx));
+    if (t->get("psmpi_id")) {
+      const int id = static_cast<int>(check.optional_int(*t, "psmpi_id", 0, 0, mctx));
+      if (const ModuleSpec* other = p.find_by_psmpi_id(id))
+        check.fail(*t->get("psmpi_id"),
+                   fmt::format("psmpi_id {} of module '{}' is already used by module '{}'", id, m.name, other->name));
+      m.psmpi_id = id;
     }
-    if (const toml::node* n = t->get("psmpi_id")) {
-      const auto v = n->value<int64_t>();
-      if (!v || *v < 0) fail(source, *n, fmt::format("'psmpi_id' of module '{}' must be an integer >= 0", m.name));
-      if (const ModuleSpec* other = p.find_by_psmpi_id(static_cast<int>(*v)))
-        fail(source, *n,
-             fmt::format("psmpi_id {} of module '{}' is already used by module '{}'", *v, m.name, other->name));
-      m.psmpi_id = static_cast<int>(*v);
-    }
-    if (p.find(m.name)) fail(source, entry, fmt::format("module '{}' is defined twice", m.name));
+    if (p.find(m.name)) check.fail(entry, fmt::format("module '{}' is defined twice", m.name));
     p.modules.push_back(std::move(m));
   }
 
-  p.default_module = optional_string(source, root, "default_module", "the profile");
+  p.default_module = check.optional_string(root, "default_module", "the profile");
   if (p.default_module.empty()) {
     p.default_module = p.modules.front().name;
   } else if (!p.find(p.default_module)) {
-    fail(source, *root.get("default_module"),
-         fmt::format("default_module '{}' is not one of the profile's modules ({})", p.default_module,
-                     p.module_names()));
+    check.fail(*root.get("default_module"), fmt::format("default_module '{}' is not one of the profile's modules ({})",
+                                                        p.default_module, p.module_names()));
   }
   return p;
 }
