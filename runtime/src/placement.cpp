@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "msa/contract.hpp"
@@ -95,15 +96,29 @@ PlacementPlan plan_placement(const NodeLayout& layout, const std::vector<RankReq
     plan.reason = "not bound: MSA_BIND=none";
     return plan;
   }
+  if (policy == BindPolicy::launcher) {
+    plan.reason = "not bound by msa: MSA_BIND=launcher keeps the launcher's binding";
+    return plan;
+  }
   if (n > cores) {
     plan.reason = fmt::format("not bound: {} ranks on {} cores (oversubscribed)", n, cores);
+    return plan;
+  }
+  const bool explicit_cores =
+      std::all_of(requests.begin(), requests.end(), [](const RankRequest& r) { return r.cores > 0; });
+  int wanted = 0;
+  for (const auto& r : requests) wanted += r.cores;
+  if (explicit_cores && wanted > cores) {
+    plan.reason = fmt::format("not bound: {} ranks want {} cores, the node has {} (oversubscribed)", n, wanted, cores);
     return plan;
   }
 
   Pools pools(layout);
   const int base = cores / n;
   const int extra = cores % n;
-  auto share_of = [&](std::size_t i) { return base + (static_cast<int>(i) < extra ? 1 : 0); };
+  auto share_of = [&](std::size_t i) {
+    return explicit_cores ? requests[i].cores : base + (static_cast<int>(i) < extra ? 1 : 0);
+  };
   // GPU ranks first, so that their GPU's NUMA domain still has cores for them.
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const int gpu = plan.ranks[i].gpu;
@@ -113,6 +128,10 @@ PlacementPlan plan_placement(const NodeLayout& layout, const std::vector<RankReq
     if (plan.ranks[i].gpu < 0) pools.allocate(share_of(i), -1, plan.ranks[i]);
 
   plan.bind = true;
+  if (explicit_cores) {
+    plan.reason = fmt::format("bound: {} rank{} on {} of {} cores, as requested", n, n == 1 ? "" : "s", wanted, cores);
+    return plan;
+  }
   plan.reason = fmt::format("bound: {} rank{} on {} cores, {}{} core{} each", n, n == 1 ? "" : "s", cores, base,
                             extra ? "+" : "", base == 1 && !extra ? "" : "s");
   return plan;

@@ -204,6 +204,18 @@ struct Session::Impl {
       }
   }
 
+  // Cores of the node with at least one PU in `set`.
+  int cores_in(const CpuSet& set) const {
+    int n = 0;
+    for (const auto& domain : topology->layout().numa)
+      for (const auto& core : domain.cores)
+        if (std::any_of(core.pus.begin(), core.pus.end(), [&](int pu) {
+              return std::binary_search(set.pus().begin(), set.pus().end(), pu);
+            }))
+          ++n;
+    return n;
+  }
+
   void place(int rank, const SessionOptions& options) {
     const Backend& mine =
         msa::backend(profile.modules[static_cast<std::size_t>(profile.index_of(discovery.module))].backend);

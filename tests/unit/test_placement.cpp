@@ -160,3 +160,28 @@ TEST(Placement, MixedModulesOnOneEmulatedNode) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Placement, ExplicitCoresPerRankAreHonoured) {
+  const auto l = machine(2, 4);
+  std::vector<msa::RankRequest> req = {{0, "booster", false, 3}, {1, "cluster", false, 2}};
+  const auto plan = msa::plan_placement(l, req, msa::BindPolicy::core);
+  ASSERT_TRUE(plan.bind) << plan.reason;
+  EXPECT_EQ(plan.ranks[0].cpuset.to_string(), "0-2");
+  EXPECT_EQ(plan.ranks[1].cpuset.to_string(), "4-5") << "a 2-core rank goes whole into the domain that has room";
+  EXPECT_NE(plan.reason.find("5 of 8 cores"), std::string::npos) << plan.reason;
+
+  req.push_back({2, "cluster", false, 4});
+  const auto over = msa::plan_placement(l, req, msa::BindPolicy::core);
+  EXPECT_FALSE(over.bind);
+  EXPECT_NE(over.reason.find("want 9 cores, the node has 8"), std::string::npos) << over.reason;
+}
+
+TEST(Placement, LauncherPolicyKeepsTheLaunchersBinding) {
+  const auto plan = msa::plan_placement(machine(1, 4), ranks(2, "cluster", false), msa::BindPolicy::launcher);
+  EXPECT_FALSE(plan.bind);
+  EXPECT_NE(plan.reason.find("MSA_BIND=launcher"), std::string::npos) << plan.reason;
+}
+
+}  // namespace

@@ -12,10 +12,12 @@
 
 namespace msa {
 
-/// MSA_BIND: "core" (default: bind when the cores suffice) or "none".
-enum class BindPolicy { core, none };
+/// MSA_BIND: "core" (default: bind when the cores suffice), "none" (leave the
+/// process alone), or "launcher" (the launcher bound it, e.g. `msa run` with a
+/// rankfile: keep that binding and report it).
+enum class BindPolicy { core, none, launcher };
 
-/// Reads MSA_BIND; throws ConfigError on values other than core/none.
+/// Reads MSA_BIND; throws ConfigError on other values.
 BindPolicy bind_policy_from_environment();
 
 /// One rank on the node asking to be placed.
@@ -23,6 +25,7 @@ struct RankRequest {
   int world_rank = 0;
   std::string module;
   bool wants_gpu = false;
+  int cores = 0;  ///< cores wanted (threads per rank); 0 = an even share of the node
 };
 
 /// Where one rank goes.
@@ -46,6 +49,8 @@ struct PlacementPlan {
 
 /// Plans the ranks of one node. Pure (no hwloc calls): `layout` may describe
 /// any machine. Deterministic, so every rank of the node computes the same plan.
+/// When every request names its cores, each rank gets exactly that many;
+/// otherwise the node's cores are shared evenly.
 PlacementPlan plan_placement(const NodeLayout& layout, const std::vector<RankRequest>& ranks, BindPolicy policy);
 
 }  // namespace msa
