@@ -15,8 +15,11 @@ BindPolicy bind_policy_from_environment() {
   const auto value = detail::getenv_nonempty("MSA_BIND");
   if (!value || *value == "core" || *value == "auto") return BindPolicy::core;
   if (*value == "none") return BindPolicy::none;
-  throw ConfigError(
-      fmt::format("MSA_BIND='{}' is not understood: use MSA_BIND=core (the default) or MSA_BIND=none", *value));
+  if (*value == "launcher") return BindPolicy::launcher;
+  throw ConfigError(fmt::format(
+      "MSA_BIND='{}' is not understood: use MSA_BIND=core (the default), none (no binding) or launcher (keep the "
+      "launcher's binding)",
+      *value));
 }
 
 const RankPlacement* PlacementPlan::find(int world_rank) const {

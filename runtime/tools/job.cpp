@@ -22,7 +22,8 @@ const std::vector<std::string> kPolicies = {"block", "drop_oldest", "drop_newest
 
 bool is_env_name(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 std::string upper_env_part(const std::string& name) {
@@ -39,7 +40,8 @@ ComponentSpec parse_component(const detail::TomlChecker& check, const toml::tabl
   c.line = static_cast<int>(t.source().begin.line);
   c.name = check.required_string(t, "name", ctx);
   if (!detail::is_identifier(c.name))
-    check.fail(*t.get("name"), fmt::format("component name '{}' may only contain letters, digits, '_' and '-'", c.name));
+    check.fail(*t.get("name"),
+               fmt::format("component name '{}' may only contain letters, digits, '_' and '-'", c.name));
   const std::string cctx = fmt::format("component '{}'", c.name);
 
   c.module = check.required_string(t, "module", cctx);
@@ -47,14 +49,15 @@ ComponentSpec parse_component(const detail::TomlChecker& check, const toml::tabl
     std::vector<std::string> names;
     for (const auto& m : profile.modules) names.push_back(m.name);
     const std::string hint = detail::closest_match(c.module, names);
-    check.fail(*t.get("module"), fmt::format("component '{}' runs on module '{}', which profile '{}' does not have{}; "
-                                             "its modules are: {}",
-                                             c.name, c.module, profile.name,
-                                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
-                                             profile.module_names()));
+    check.fail(*t.get("module"),
+               fmt::format("component '{}' runs on module '{}', which profile '{}' does not have{}; "
+                           "its modules are: {}",
+                           c.name, c.module, profile.name,
+                           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), profile.module_names()));
   }
   if (const toml::node* n = t.get("ranks"); n && n->is_integer() && *n->value<int64_t>() < 1)
-    check.fail(*n, fmt::format("component '{}' has ranks = {}; it needs at least 1 rank", c.name, *n->value<int64_t>()));
+    check.fail(*n,
+               fmt::format("component '{}' has ranks = {}; it needs at least 1 rank", c.name, *n->value<int64_t>()));
   c.ranks = static_cast<int>(check.optional_int(t, "ranks", 1, 1, cctx));
   c.threads_per_rank = static_cast<int>(check.optional_int(t, "threads_per_rank", 1, 1, cctx));
   c.gpus_per_rank = static_cast<int>(check.optional_int(t, "gpus_per_rank", 0, 0, cctx));
@@ -65,8 +68,9 @@ ComponentSpec parse_component(const detail::TomlChecker& check, const toml::tabl
                            c.gpus_per_rank, c.module, node_gpus));
 
   if (!t.get("command"))
-    throw ConfigError(fmt::format("{}:{}: component '{}' has no 'command' (an argv array, e.g. [\"./model\", \"--steps\", \"100\"])",
-                                  check.source(), c.line, c.name));
+    throw ConfigError(
+        fmt::format("{}:{}: component '{}' has no 'command' (an argv array, e.g. [\"./model\", \"--steps\", \"100\"])",
+                    check.source(), c.line, c.name));
   c.command = check.string_array(t, "command", cctx);
   if (c.command.empty() || c.command.front().empty())
     check.fail(*t.get("command"), fmt::format("component '{}' has an empty command; give the program and its arguments "
@@ -79,7 +83,8 @@ ComponentSpec parse_component(const detail::TomlChecker& check, const toml::tabl
     for (const auto& [key, value] : *env) {
       const std::string k{key.str()};
       if (!is_env_name(k))
-        check.fail_at(key.source(), fmt::format("'{}' in the env of component '{}' is not a valid variable name", k, c.name));
+        check.fail_at(key.source(),
+                      fmt::format("'{}' in the env of component '{}' is not a valid variable name", k, c.name));
       if (!value.is_string())
         check.fail(value, fmt::format("env variable {} of component '{}' must be a string", k, c.name));
       c.env.emplace_back(k, *value.value<std::string>());
@@ -105,9 +110,9 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
   ch.policy = check.optional_string(*t, "policy", ctx);
   if (!ch.policy.empty() && std::find(kPolicies.begin(), kPolicies.end(), ch.policy) == kPolicies.end()) {
     const std::string hint = detail::closest_match(ch.policy, kPolicies);
-    check.fail(*t->get("policy"), fmt::format("policy '{}' of {} is not one of {}{}", ch.policy, ctx,
-                                              detail::join(kPolicies, ", "),
-                                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    check.fail(*t->get("policy"),
+               fmt::format("policy '{}' of {} is not one of {}{}", ch.policy, ctx, detail::join(kPolicies, ", "),
+                           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
   ch.queue_depth = check.optional_int(*t, "queue_depth", 1, 0, ctx);
   ch.max_bytes = check.optional_int(*t, "max_bytes", 1, 0, ctx);
@@ -165,16 +170,19 @@ JobSpec parse_job(const std::string& text, const std::string& source, const std:
 
   const toml::node* components = root.get("components");
   if (!components)
-    throw ConfigError(fmt::format("{}: job '{}' has no components; add a [[components]] table per program", source, job.name));
+    throw ConfigError(
+        fmt::format("{}: job '{}' has no components; add a [[components]] table per program", source, job.name));
   const toml::array* list = components->as_array();
-  if (!list || list->empty()) check.fail(*components, "'components' must be a non-empty array of tables ([[components]])");
+  if (!list || list->empty())
+    check.fail(*components, "'components' must be a non-empty array of tables ([[components]])");
   for (const toml::node& entry : *list) {
     const toml::table* t = entry.as_table();
     if (!t) check.fail(entry, "each entry of 'components' must be a table");
     ComponentSpec c = parse_component(check, *t, job.profile);
     for (const auto& other : job.components)
       if (other.name == c.name)
-        check.fail(*t->get("name"), fmt::format("component '{}' is defined twice (first on line {})", c.name, other.line));
+        check.fail(*t->get("name"),
+                   fmt::format("component '{}' is defined twice (first on line {})", c.name, other.line));
     job.components.push_back(std::move(c));
   }
 

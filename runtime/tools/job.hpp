@@ -30,11 +30,11 @@ struct ComponentSpec {
 /// Settings of one channel, handed to every rank as MSA_CHANNEL_<NAME>_* variables.
 struct ChannelSpec {
   std::string name;
-  std::string engine;       ///< "" = the runtime's default
-  std::string policy;       ///< block | drop_oldest | drop_newest | latest_only, "" = default
-  int64_t queue_depth = 0;  ///< 0 = default
-  int64_t max_bytes = 0;    ///< byte budget of the queue, 0 = default
-  int64_t open_timeout = 0; ///< seconds, 0 = default
+  std::string engine;        ///< "" = the runtime's default
+  std::string policy;        ///< block | drop_oldest | drop_newest | latest_only, "" = default
+  int64_t queue_depth = 0;   ///< 0 = default
+  int64_t max_bytes = 0;     ///< byte budget of the queue, 0 = default
+  int64_t open_timeout = 0;  ///< seconds, 0 = default
   int line = 0;
 };
 
