@@ -10,9 +10,9 @@ namespace msa::backends::gh200 {
 namespace {
 // The GPUs of the class: NVIDIA devices on PCI (the H100 of each superchip
 // appears as a 3D controller with vendor 0x10de next to its Grace's NUMA node).
-std::vector<Device> find_devices(const Topology& topology) {
+std::vector<Device> find_devices(const std::vector<Device>& node_devices) {
   std::vector<Device> out;
-  for (const auto& d : topology.devices())
+  for (const auto& d : node_devices)
     if (d.vendor == "NVIDIA") out.push_back(d);
   return out;
 }

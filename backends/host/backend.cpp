@@ -6,7 +6,7 @@
 namespace msa::backends::host {
 
 namespace {
-std::vector<Device> find_devices(const Topology&) { return {}; }  // CPU class: no devices of its own
+std::vector<Device> find_devices(const std::vector<Device>&) { return {}; }  // CPU class: no devices of its own
 }  // namespace
 
 const Backend& descriptor() {

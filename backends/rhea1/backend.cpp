@@ -8,7 +8,7 @@
 namespace msa::backends::rhea1 {
 
 namespace {
-std::vector<Device> find_devices(const Topology&) { return {}; }  // CPU class: no accelerators
+std::vector<Device> find_devices(const std::vector<Device>&) { return {}; }  // CPU class: no accelerators
 }  // namespace
 
 const Backend& descriptor() {

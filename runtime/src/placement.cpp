@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 
+#include "msa/backend.hpp"
 #include "msa/contract.hpp"
 #include "msa/error.hpp"
 #include "strings.hpp"
@@ -20,6 +22,37 @@ BindPolicy bind_policy_from_environment() {
       "MSA_BIND='{}' is not understood: use MSA_BIND=core (the default), none (no binding) or launcher (keep the "
       "launcher's binding)",
       *value));
+}
+
+std::vector<Device> visible_gpus(const std::vector<Device>& node_devices,
+                                 const std::optional<std::string>& cuda_visible_devices) {
+  std::vector<Device> gpus;
+  for (const auto& name : backend_names()) {
+    const Backend& b = backend(name);
+    if (!b.uses_gpus || !b.find_devices) continue;
+    for (auto& d : b.find_devices(node_devices)) gpus.push_back(std::move(d));
+  }
+  if (!cuda_visible_devices) return gpus;
+  // CUDA numbers a node's devices 0..n-1 in PCI order; hwloc's cudaN says N
+  // directly when its CUDA plugin is loaded.
+  for (std::size_t i = 0; i < gpus.size(); ++i)
+    if (gpus[i].cuda_index < 0) gpus[i].cuda_index = static_cast<int>(i);
+  std::vector<Device> visible;
+  const auto entries = detail::split(*cuda_visible_devices, ',');
+  for (const auto& raw : entries) {
+    const std::string entry = detail::trim(raw);
+    const bool numeric = !entry.empty() && std::all_of(entry.begin(), entry.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
+    if (!numeric) {  // UUIDs or MIG names cannot be matched to hwloc: keep the first devices
+      const std::size_t n = std::min(entries.size(), gpus.size());
+      return std::vector<Device>(gpus.begin(), gpus.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    const int index = std::stoi(entry);
+    for (const auto& d : gpus)
+      if (d.cuda_index == index) visible.push_back(d);
+  }
+  return visible;
 }
 
 const RankPlacement* PlacementPlan::find(int world_rank) const {

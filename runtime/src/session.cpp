@@ -28,6 +28,12 @@ struct MpiGuard {
     if (!initialized) {
       int provided = 0;
       check_mpi(MPI_Init_thread(argc, argv, level, &provided), "msa::Session: MPI_Init_thread");
+      if (provided < level) {
+        MPI_Finalize();
+        throw MpiError(MPI_ERR_OTHER, fmt::format("msa::Session: MPI provides thread level {} but {} was requested; "
+                                                  "use an MPI built with thread support or request less",
+                                                  provided, level));
+      }
       owned = true;
       // Errors on world come back as codes, so check_mpi can say where they happened.
       MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -105,6 +111,7 @@ struct Session::Impl {
   Comm module, node, component;
   std::map<std::string, Comm> bridges;
   RankPlacement placement;
+  std::vector<Device> gpus;  // the GPUs placement chose from; placement.gpu indexes it
   bool bound = false;
   std::string binding_report;
   KokkosGuard kokkos;
@@ -131,7 +138,7 @@ struct Session::Impl {
       input.appnum = mpi_appnum();
       for (const auto& name : backend_names()) {
         const Backend& b = msa::backend(name);
-        if (b.find_devices && !b.find_devices(*topology).empty()) input.device_backends.push_back(name);
+        if (b.find_devices && !b.find_devices(topology->devices()).empty()) input.device_backends.push_back(name);
       }
       discovery = discover_module(input, profile);
       component_name = detail::getenv_nonempty("MSA_COMPONENT").value_or(discovery.module);
@@ -148,7 +155,13 @@ struct Session::Impl {
 
   // Every rank must have been decided by the same rule: a hint present on
   // some ranks only (MSA_MODULE exported on one node, say) is a mistake.
+  // Every rank must read the same profile and the same MSA_LAYOUT (module
+  // indices and blocks mean nothing otherwise), and be decided by the same
+  // rule: a hint present on some ranks only (MSA_MODULE exported on one node,
+  // say) is a mistake.
   void check_consistency() {
+    require_same("the profile (MSA_PROFILE)", fmt::format("'{}' ({})", profile.name, profile.source));
+    require_same("MSA_LAYOUT", detail::getenv_nonempty("MSA_LAYOUT").value_or("<unset>"));
     const auto rules = detail::allgather_int(world, static_cast<int>(discovery.rule));
     module_of_rank = detail::allgather_int(world, profile.index_of(discovery.module));
     std::map<int, std::vector<int>> by_rule;
@@ -166,6 +179,18 @@ struct Session::Impl {
     for (std::size_t i = 0; i < profile.modules.size(); ++i)
       if (std::find(module_of_rank.begin(), module_of_rank.end(), static_cast<int>(i)) != module_of_rank.end())
         modules.push_back(profile.modules[i].name);
+  }
+
+  void require_same(const std::string& what, const std::string& mine) {
+    const auto all = detail::allgather_strings(world, mine);
+    std::map<std::string, std::vector<int>> by_value;
+    for (std::size_t r = 0; r < all.size(); ++r) by_value[all[r]].push_back(static_cast<int>(r));
+    if (by_value.size() <= 1) return;
+    std::vector<std::string> parts;
+    for (const auto& [value, ranks] : by_value)
+      parts.push_back(fmt::format("ranks {} have {}", rank_list(ranks), value));
+    throw ConfigError(
+        fmt::format("ranks disagree on {}: {}; give every rank the same value", what, detail::join(parts, "; ")));
   }
 
   void build_communicators(int rank) {
@@ -209,9 +234,8 @@ struct Session::Impl {
     int n = 0;
     for (const auto& domain : topology->layout().numa)
       for (const auto& core : domain.cores)
-        if (std::any_of(core.pus.begin(), core.pus.end(), [&](int pu) {
-              return std::binary_search(set.pus().begin(), set.pus().end(), pu);
-            }))
+        if (std::any_of(core.pus.begin(), core.pus.end(),
+                        [&](int pu) { return std::binary_search(set.pus().begin(), set.pus().end(), pu); }))
           ++n;
     return n;
   }
@@ -240,7 +264,10 @@ struct Session::Impl {
                           profile.modules[static_cast<std::size_t>(module_of_rank[static_cast<std::size_t>(wr)])].name,
                           node_wants_gpu[i] != 0});
     }
-    const PlacementPlan plan = plan_placement(topology->layout(), requests, policy);
+    NodeLayout layout = topology->layout();
+    layout.gpus = visible_gpus(topology->devices(), detail::getenv_nonempty("CUDA_VISIBLE_DEVICES"));
+    const PlacementPlan plan = plan_placement(layout, requests, policy);
+    gpus = layout.gpus;
     placement = *plan.find(rank);
     binding_report = plan.reason;
 
@@ -312,11 +339,22 @@ const std::string& Session::hostname() const { return m_impl->hostname; }
 bool Session::owns_mpi() const { return m_impl->mpi.owned; }
 bool Session::owns_kokkos() const { return m_impl->kokkos.owned; }
 
+namespace {
+// Never throws: it runs right before a collective.
+std::string binding_or_error(const Topology& topology) {
+  try {
+    return topology.current_binding().to_string();
+  } catch (const std::exception& e) {
+    return std::string("unknown (") + e.what() + ")";
+  }
+}
+}  // namespace
+
 std::vector<RankInfo> Session::gather_ranks() const {
   const auto& p = m_impl->placement;
   std::string gpu;
   if (p.gpu >= 0) {
-    const Device& d = m_impl->topology->layout().gpus[static_cast<std::size_t>(p.gpu)];
+    const Device& d = m_impl->gpus[static_cast<std::size_t>(p.gpu)];
     gpu = fmt::format("{} {} {} ({})", p.gpu, d.vendor, d.model, d.pci_bus_id);
   }
   const nlohmann::json mine = {{"world_rank", m_impl->world.rank()},
@@ -326,7 +364,7 @@ std::vector<RankInfo> Session::gather_ranks() const {
                                {"component", m_impl->component_name},
                                {"rule", std::string(to_string(m_impl->discovery.rule))},
                                {"detail", m_impl->discovery.detail},
-                               {"cpuset", m_impl->topology->current_binding().to_string()},
+                               {"cpuset", binding_or_error(*m_impl->topology)},
                                {"bound", m_impl->bound},
                                {"binding", m_impl->binding_report},
                                {"gpu", gpu}};

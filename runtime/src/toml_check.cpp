@@ -57,12 +57,12 @@ std::string TomlChecker::optional_string(const toml::table& table, const char* k
 }
 
 int64_t TomlChecker::optional_int(const toml::table& table, const char* key, int64_t minimum, int64_t fallback,
-                                  const std::string& context) const {
+                                  const std::string& context, int64_t maximum) const {
   const toml::node* node = table.get(key);
   if (!node) return fallback;
   const auto value = node->is_integer() ? node->value<int64_t>() : std::nullopt;
-  if (!value || *value < minimum)
-    fail(*node, fmt::format("'{}' in {} must be an integer >= {}", key, context, minimum));
+  if (!value || *value < minimum || *value > maximum)
+    fail(*node, fmt::format("'{}' in {} must be an integer from {} to {}", key, context, minimum, maximum));
   return *value;
 }
 

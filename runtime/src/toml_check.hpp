@@ -33,7 +33,7 @@ class TomlChecker {
   std::string optional_string(const toml::table& table, const char* key, const std::string& context) const;
   /// An integer >= `minimum`, or `fallback` when the key is absent.
   int64_t optional_int(const toml::table& table, const char* key, int64_t minimum, int64_t fallback,
-                       const std::string& context) const;
+                       const std::string& context, int64_t maximum = 2147483647) const;
   /// An array of strings (e.g. an argv); absent is an empty vector.
   std::vector<std::string> string_array(const toml::table& table, const char* key, const std::string& context) const;
 

@@ -4,7 +4,9 @@
 #include <hwloc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -160,6 +162,9 @@ struct Topology::Impl {
       for (hwloc_obj_t child = pci->io_first_child; child; child = child->next_sibling) {
         if (child->type != HWLOC_OBJ_OS_DEVICE) continue;
         d.os_names.emplace_back(child->name ? child->name : "");
+        if (child->name && std::strncmp(child->name, "cuda", 4) == 0 &&
+            std::isdigit(static_cast<unsigned char>(child->name[4])))
+          d.cuda_index = std::atoi(child->name + 4);
         if (d.model.empty() && *info(child, "GPUModel")) d.model = info(child, "GPUModel");
       }
       if (d.model.empty()) d.model = fmt::format("device 0x{:04x}", pci->attr->pcidev.device_id);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -115,7 +116,7 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
                            hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
   ch.queue_depth = check.optional_int(*t, "queue_depth", 1, 0, ctx);
-  ch.max_bytes = check.optional_int(*t, "max_bytes", 1, 0, ctx);
+  ch.max_bytes = check.optional_int(*t, "max_bytes", 1, 0, ctx, INT64_MAX);
   ch.open_timeout = check.optional_int(*t, "open_timeout", 1, 0, ctx);
   return ch;
 }

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   } catch (const msa::Error& e) {
     std::fprintf(stderr, "msa: error: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "msa: internal error: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

@@ -185,3 +185,47 @@ TEST(Placement, LauncherPolicyKeepsTheLaunchersBinding) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<msa::Device> gh200_node_devices(bool with_cuda_names) {
+  std::vector<msa::Device> out;
+  msa::Device bmc;
+  bmc.vendor = "0x1a03";
+  bmc.kind = "gpu";
+  out.push_back(bmc);
+  for (int i = 0; i < 4; ++i) {
+    msa::Device d;
+    d.vendor = "NVIDIA";
+    d.kind = "gpu";
+    d.numa_domain = i;
+    d.pci_bus_id = "000" + std::to_string(i) + ":01:00.0";
+    if (with_cuda_names) d.cuda_index = 3 - i;  // CUDA may number them differently from PCI order
+    out.push_back(d);
+  }
+  return out;
+}
+
+TEST(VisibleGpus, OnlyGpuClassDevicesInCudaOrder) {
+  const auto all = msa::visible_gpus(gh200_node_devices(false), std::nullopt);
+  ASSERT_EQ(all.size(), 4u) << "the BMC display chip is not a GPU to place ranks on";
+  EXPECT_EQ(all[0].numa_domain, 0);
+
+  // Slurm --gpus-per-task=1 gave this task the device CUDA calls 2.
+  const auto one = msa::visible_gpus(gh200_node_devices(true), std::string("2"));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].cuda_index, 2);
+  EXPECT_EQ(one[0].numa_domain, 1);
+
+  // Without hwloc's cudaN names, CUDA's numbering is taken as PCI order.
+  const auto two = msa::visible_gpus(gh200_node_devices(false), std::string("3,1"));
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].numa_domain, 3);
+  EXPECT_EQ(two[1].numa_domain, 1);
+
+  // UUIDs cannot be matched: as many devices as listed, from the first.
+  EXPECT_EQ(msa::visible_gpus(gh200_node_devices(false), std::string("GPU-1a2b,GPU-3c4d")).size(), 2u);
+  EXPECT_TRUE(msa::visible_gpus(gh200_node_devices(false), std::string("7")).empty());
+}
+
+}  // namespace

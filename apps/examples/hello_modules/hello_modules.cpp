@@ -27,7 +27,7 @@ int main(int argc, char** argv) try {
     std::printf("\nbridge exchange: %s; placement: %s\n", bad_total ? "WRONG" : "ok", s.binding_report().c_str());
   }
   return bad_total ? 2 : 0;
-} catch (const msa::Error& e) {
+} catch (const std::exception& e) {
   std::fprintf(stderr, "hello_modules: error: %s\n", e.what());
   return 1;
 }

@@ -41,9 +41,9 @@ struct Backend {
   /// Ranks of this class are given one GPU each (and cores near it).
   bool uses_gpus = false;
   NominalFigures nominal;
-  /// The devices of this class on the node described by `topology`, found
-  /// with hwloc. Empty for CPU classes. Pure function of the topology.
-  std::vector<Device> (*find_devices)(const Topology& topology) = nullptr;
+  /// The devices of this class among a node's GPUs and coprocessors (as
+  /// Topology::devices() finds them with hwloc). Empty for CPU classes.
+  std::vector<Device> (*find_devices)(const std::vector<Device>& node_devices) = nullptr;
 
   /// The first of execution_spaces that this Kokkos build enables.
   std::string execution_space() const;

@@ -5,6 +5,7 @@
 /// skipped when the node is oversubscribed or MSA_BIND=none, and the plan says
 /// why either way.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ struct PlacementPlan {
   /// The placement of `world_rank`, or nullptr.
   const RankPlacement* find(int world_rank) const;
 };
+
+/// The GPUs ranks may be given, in the order CUDA numbers them for this
+/// process: the devices of GPU classes only (no BMC display chips), and, when
+/// `cuda_visible_devices` ($CUDA_VISIBLE_DEVICES, set by Slurm's
+/// --gpus-per-task) is given, only those it lists, in its order. A rank's
+/// Kokkos device id is its GPU's position in this list.
+std::vector<Device> visible_gpus(const std::vector<Device>& node_devices,
+                                 const std::optional<std::string>& cuda_visible_devices);
 
 /// Plans the ranks of one node. Pure (no hwloc calls): `layout` may describe
 /// any machine. Deterministic, so every rank of the node computes the same plan.

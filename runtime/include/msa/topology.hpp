@@ -36,6 +36,7 @@ struct Device {
   std::string pci_bus_id;             ///< "0009:01:00.0"
   std::vector<std::string> os_names;  ///< hwloc OS device names: "cuda0", "nvml0", "card1", ...
   int numa_domain = -1;               ///< index into NodeLayout::numa of the nearest CPU NUMA domain, -1 if unknown
+  int cuda_index = -1;                ///< N of hwloc's "cudaN" OS device (CUDA's number), -1 if unknown
 };
 
 /// One core: its PUs by OS index.
