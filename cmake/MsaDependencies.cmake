@@ -2,7 +2,7 @@
 include_guard(GLOBAL)
 include(MsaKokkos)
 
-find_package(MPI REQUIRED COMPONENTS C)
+find_package(MPI REQUIRED COMPONENTS C CXX)
 msa_find_kokkos()
 
 find_package(PkgConfig REQUIRED)

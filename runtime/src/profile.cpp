@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -19,8 +21,8 @@
 #ifndef MSA_PROFILE_DIR_SOURCE
 #define MSA_PROFILE_DIR_SOURCE ""
 #endif
-#ifndef MSA_PROFILE_DIR_INSTALL
-#define MSA_PROFILE_DIR_INSTALL ""
+#ifndef MSA_PROFILE_DIR_RELATIVE
+#define MSA_PROFILE_DIR_RELATIVE "share/msa/profiles"
 #endif
 
 namespace msa {
@@ -116,13 +118,31 @@ Profile load_profile(const std::string& path) {
   return parse_profile(text.str(), path);
 }
 
+namespace {
+// <prefix>/share/msa/profiles when this library is installed in <prefix>/lib.
+std::string installed_profile_dir() {
+  namespace fs = std::filesystem;
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void*>(&profile_search_path), &info) || !info.dli_fname) return {};
+  std::error_code ec;
+  const fs::path library = fs::canonical(info.dli_fname, ec);
+  if (ec) return {};
+  const fs::path dir = library.parent_path().parent_path() / MSA_PROFILE_DIR_RELATIVE;
+  return fs::is_directory(dir, ec) ? dir.string() : std::string();
+}
+}  // namespace
+
 std::vector<std::string> profile_search_path() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("MSA_PROFILE_PATH"))
     for (auto& d : detail::split(env, ':'))
       if (!d.empty()) dirs.push_back(d);
-  for (const char* d : {MSA_PROFILE_DIR_SOURCE, MSA_PROFILE_DIR_INSTALL})
-    if (*d) dirs.emplace_back(d);
+  const std::string installed = installed_profile_dir();
+  if (!installed.empty()) {
+    dirs.push_back(installed);
+  } else if (*MSA_PROFILE_DIR_SOURCE) {
+    dirs.emplace_back(MSA_PROFILE_DIR_SOURCE);
+  }
   return dirs;
 }
 

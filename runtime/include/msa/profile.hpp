@@ -45,8 +45,8 @@ Profile parse_profile(std::string_view toml_text, const std::string& source);
 Profile load_profile(const std::string& path);
 
 /// The directories searched for profiles by name, in order: $MSA_PROFILE_PATH
-/// (colon-separated), the source tree's backends/profiles, the installed
-/// <prefix>/share/msa/profiles.
+/// (colon-separated), then <prefix>/share/msa/profiles when libmsa_runtime is
+/// installed in <prefix>/lib, else the source tree's backends/profiles.
 std::vector<std::string> profile_search_path();
 
 /// Finds a profile by name ("laptop") in profile_search_path(), or reads it as

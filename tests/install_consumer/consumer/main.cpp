@@ -6,7 +6,7 @@ int main(int argc, char** argv) try {
   if (session.world().rank() == 0) {
     std::printf("consumer: %d ranks, modules", session.world().size());
     for (const auto& m : session.modules()) std::printf(" %s", m.c_str());
-    std::printf("\n");
+    std::printf("\nconsumer: profile %s\n", session.profile().source.c_str());
   }
   return 0;
 } catch (const msa::Error& e) {
