@@ -52,7 +52,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   std::string best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(word, c);
+    std::size_t d = edit_distance(word, c);
+    // A truncated or extended name ("queue" for "queue_depth") is a likely typo too.
+    const bool prefix = std::min(word.size(), c.size()) >= 3 && (c.rfind(word, 0) == 0 || word.rfind(c, 0) == 0);
+    if (prefix) d = std::min<std::size_t>(d, 1);
     if (d < best_distance) {
       best_distance = d;
       best = c;

@@ -22,7 +22,7 @@ struct ComponentSpec {
   int threads_per_rank = 1;
   int gpus_per_rank = 0;
   std::vector<std::string> command;  ///< argv; never joined into a shell string
-  EnvList env;                       ///< extra environment, in file order
+  EnvList env;                       ///< extra environment, sorted by name
   std::string workdir;               ///< "" = where msa run is started
   int line = 0;                      ///< line of its [[components]] table
 };
