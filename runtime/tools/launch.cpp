@@ -52,6 +52,13 @@ LaunchPlan openmpi(const JobSpec& job, const LaunchContext& ctx) {
     for (int r = 0; r < c.ranks; ++r)
       requests.push_back({static_cast<int>(requests.size()), c.module, c.gpus_per_rank > 0, c.threads_per_rank});
   const PlacementPlan placement = plan_placement(ctx.layout, requests, BindPolicy::core);
+  if (ctx.layout.gpus.empty())
+    for (const auto& c : job.components)
+      if (c.gpus_per_rank > 0)
+        plan.notes.push_back(
+            fmt::format("component '{}' asks for {} GPU(s) per rank; this node has none, so its ranks "
+                        "use CPU cores only (an emulated module)",
+                        c.name, c.gpus_per_rank));
   std::string bind_env;
   if (placement.bind) {
     // Rankfile slots are logical core indices of this node.

@@ -177,7 +177,8 @@ int run_job(const RunOptions& options) {
       launcher_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
       break;
     }
-    if (!first_failure) {
+    // Ranks that end because we are stopping the job on a signal are not failures.
+    if (!first_failure && !g_stop_signal) {
       for (const auto& s : read_rank_statuses(ctx.run_dir))
         if (s.exit_code != 0 && (!first_failure || s.end < first_failure->end)) first_failure = s;
       if (first_failure) {
@@ -214,7 +215,7 @@ int run_job(const RunOptions& options) {
 
   // Summary: wall time and exit code per component.
   const auto statuses = read_rank_statuses(ctx.run_dir);
-  if (!first_failure)
+  if (!first_failure && !g_stop_signal)
     for (const auto& s : statuses)
       if (s.exit_code != 0 && (!first_failure || s.end < first_failure->end)) first_failure = s;
   std::map<std::string, ComponentResult> results;
@@ -229,8 +230,9 @@ int run_job(const RunOptions& options) {
       r.failed_rank = s.rank;
     }
   }
-  std::fprintf(stderr, "msa run: job '%s' %s after %.2f s (%s exit code %d)\n", job.name.c_str(),
-               first_failure || launcher_code != 0 ? "failed" : "finished", wall, launcher.c_str(), launcher_code);
+  const char* outcome = g_stop_signal ? "was stopped" : (first_failure || launcher_code != 0 ? "failed" : "finished");
+  std::fprintf(stderr, "msa run: job '%s' %s after %.2f s (%s exit code %d)\n", job.name.c_str(), outcome, wall,
+               launcher.c_str(), launcher_code);
   std::fprintf(stderr, "  %-14s %-10s %-7s %-9s %s\n", "component", "module", "ranks", "wall", "exit");
   for (const auto& c : job.components) {
     const auto it = results.find(c.name);
@@ -238,7 +240,7 @@ int run_job(const RunOptions& options) {
     std::string exit;
     if (r.exit_code != 0 && r.signal != 0)
       exit = fmt::format("{} (rank {} ended by signal {}{})", r.exit_code, r.failed_rank, r.signal,
-                         first_failure && first_failure->component != c.name ? ", stopped" : "");
+                         (first_failure && first_failure->component != c.name) || g_stop_signal ? ", stopped" : "");
     else if (r.exit_code != 0)
       exit = fmt::format("{} (rank {})", r.exit_code, r.failed_rank);
     else if (r.reported == c.ranks)
@@ -252,8 +254,8 @@ int run_job(const RunOptions& options) {
 
   std::error_code ec;
   fs::remove_all(run_dir, ec);
-  if (first_failure) return first_failure->exit_code != 0 ? first_failure->exit_code : 1;
   if (g_stop_signal) return 128 + g_stop_signal;
+  if (first_failure) return first_failure->exit_code;
   return launcher_code == 0 ? 0 : (launcher_code > 0 ? launcher_code : 1);
 }
 

@@ -135,8 +135,9 @@ TEST(Job, MalformedSpecsSayWhereAndWhat) {
   ASSERT_GE(cases.size(), 10u);
   for (const auto& c : cases) {
     const std::string msg = config_error([&] { msa::tools::parse_job(c.text, "j.toml", ""); });
-    EXPECT_NE(msg.find(c.expected), std::string::npos) << "input:\n" << c.text << "\nexpected: " << c.expected
-                                                       << "\nmessage:  " << msg;
+    EXPECT_NE(msg.find(c.expected), std::string::npos)
+        << "input:\n"
+        << c.text << "\nexpected: " << c.expected << "\nmessage:  " << msg;
   }
 }
 

@@ -131,8 +131,7 @@ TEST(Launch, SlurmCannotExportCommas) {
   msa::test::EnvGuard env;
   auto spec = job(kLaptopJob, "laptop");
   spec.components[1].env.emplace_back("LIST", "a,b");
-  const std::string msg =
-      msa::test::config_error([&] { msa::tools::plan_launch("slurm", spec, context(4, false)); });
+  const std::string msg = msa::test::config_error([&] { msa::tools::plan_launch("slurm", spec, context(4, false)); });
   EXPECT_NE(msg.find("job.toml:7: component 'analysis': variable LIST='a,b' contains a comma"), std::string::npos)
       << msg;
 }
@@ -153,8 +152,7 @@ TEST(Launch, ParaStationNeedsAModuleId) {
   msa::test::EnvGuard env;
   auto spec = job(kLaptopJob, "laptop");
   spec.components[1].module = "host";  // the laptop's host module has no psmpi_id
-  const std::string msg =
-      msa::test::config_error([&] { msa::tools::plan_launch("psmpi", spec, context(4, false)); });
+  const std::string msg = msa::test::config_error([&] { msa::tools::plan_launch("psmpi", spec, context(4, false)); });
   EXPECT_NE(msg.find("module 'host', which has no psmpi_id in profile 'laptop'"), std::string::npos) << msg;
 }
 
