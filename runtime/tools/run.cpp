@@ -142,6 +142,7 @@ int run_job(const RunOptions& options) {
   }
 
   std::fprintf(stderr, "msa run: job '%s': %d ranks with %s\n", job.name.c_str(), job.total_ranks(), launcher.c_str());
+  for (const auto& note : plan.notes) std::fprintf(stderr, "msa run: %s\n", note.c_str());
   const double t0 = now_seconds();
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("msa run: fork: {}", std::strerror(errno)));
