@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,9 +110,29 @@ int run_exec(const ExecOptions& options) {
   for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
+  // Signals are forwarded to the program; handlers go in before fork so that
+  // none is lost, and the program gets the default dispositions back. SIGPIPE
+  // is ignored here so that a closed terminal cannot kill us before the exit
+  // status is recorded.
+  struct sigaction forward {
+  }, ignore{};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  const int forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old[3] = {}, old_pipe{};
+  for (int i = 0; i < 3; ++i) ::sigaction(forwarded[i], &forward, &old[i]);
+  ::sigaction(SIGPIPE, &ignore, &old_pipe);
+  // When the launcher dies (killed by msa run, say), so do we, and the program with us.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+
   const pid_t child = ::fork();
   if (child < 0) throw Error(fmt::format("msa exec: fork: {}", std::strerror(errno)));
   if (child == 0) {
+    for (int i = 0; i < 3; ++i) ::sigaction(forwarded[i], &old[i], nullptr);
+    ::sigaction(SIGPIPE, &old_pipe, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::execvp(argv[0], argv.data());
@@ -122,11 +143,6 @@ int run_exec(const ExecOptions& options) {
   ::close(out[1]);
   ::close(err[1]);
 
-  struct sigaction sa {};
-  sa.sa_handler = forward_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-
   const std::string label =
       log_fd >= 0 ? fmt::format("[rank {}] ", rank) : fmt::format("[{} {}] ", options.component, rank);
   LineSink sinks[2] = {
@@ -135,8 +151,20 @@ int run_exec(const ExecOptions& options) {
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_streams = 2;
   char buffer[65536];
+  int wstatus = 0;
+  bool exited = false;
+  double drain_until = 0;
+  // Until the program has exited and its pipes are drained. A background
+  // process it left holding the pipes must not delay its exit status, so
+  // after the exit the pipes get one more second at most.
   while (open_streams > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    if (!exited && ::waitpid(child, &wstatus, WNOHANG) == child) {
+      exited = true;
+      status.end = now_seconds();
+      drain_until = status.end + 1.0;
+    }
+    if (exited && now_seconds() > drain_until) break;
+    if (::poll(fds, 2, 100) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -153,11 +181,16 @@ int run_exec(const ExecOptions& options) {
       }
     }
   }
-
-  int wstatus = 0;
-  while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
+  for (int i = 0; i < 2; ++i)
+    if (fds[i].fd >= 0) {
+      sinks[i].flush();
+      ::close(fds[i].fd);
+    }
+  if (!exited) {
+    while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    status.end = now_seconds();
   }
-  status.end = now_seconds();
   if (WIFSIGNALED(wstatus)) {
     status.signal = WTERMSIG(wstatus);
     status.exit_code = 128 + status.signal;

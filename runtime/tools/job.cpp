@@ -73,6 +73,11 @@ ComponentSpec parse_component(const detail::TomlChecker& check, const toml::tabl
         fmt::format("{}:{}: component '{}' has no 'command' (an argv array, e.g. [\"./model\", \"--steps\", \"100\"])",
                     check.source(), c.line, c.name));
   c.command = check.string_array(t, "command", cctx);
+  if (std::find(c.command.begin(), c.command.end(), ":") != c.command.end())
+    check.fail(*t.get("command"),
+               fmt::format("the command of component '{}' contains \":\", which every launcher reads "
+                           "as the start of the next component; quote it inside a single argument",
+                           c.name));
   if (c.command.empty() || c.command.front().empty())
     check.fail(*t.get("command"), fmt::format("component '{}' has an empty command; give the program and its arguments "
                                               "as an array, e.g. [\"./model\", \"--steps\", \"100\"]",

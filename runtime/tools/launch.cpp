@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <string_view>
 
 #include "msa/error.hpp"
@@ -112,11 +113,15 @@ LaunchPlan slurm(const JobSpec& job, const LaunchContext& ctx) {
   plan.argv = {"srun"};
   plan.env = {{"MSA_APP_MODULES", module_list(job)}};
   const auto firsts = first_ranks(job);
+  const bool any_workdir = std::any_of(job.components.begin(), job.components.end(),
+                                       [](const ComponentSpec& c) { return !c.workdir.empty(); });
   for (std::size_t i = 0; i < job.components.size(); ++i) {
     const ComponentSpec& c = job.components[i];
     if (i) plan.argv.push_back(":");
-    plan.argv.insert(plan.argv.end(), {"--mpi=pmix", "--kill-on-bad-exit=1", fmt::format("--ntasks={}", c.ranks),
-                                       fmt::format("--cpus-per-task={}", c.threads_per_rank)});
+    // Job-wide options once: srun carries them over to the later groups.
+    if (i == 0) plan.argv.insert(plan.argv.end(), {"--mpi=pmix", "--kill-on-bad-exit=1"});
+    plan.argv.insert(plan.argv.end(),
+                     {fmt::format("--ntasks={}", c.ranks), fmt::format("--cpus-per-task={}", c.threads_per_rank)});
     if (c.gpus_per_rank > 0) plan.argv.push_back(fmt::format("--gpus-per-task={}", c.gpus_per_rank));
     std::vector<std::string> exports = {"ALL", "MSA_MODULE=" + c.module};
     for (const auto& [k, v] : component_environment(job, c)) {
@@ -128,7 +133,9 @@ LaunchPlan slurm(const JobSpec& job, const LaunchContext& ctx) {
       exports.push_back(k + "=" + v);
     }
     plan.argv.push_back("--export=" + detail::join(exports, ","));
-    if (!c.workdir.empty()) plan.argv.push_back("--chdir=" + c.workdir);
+    // --chdir carries over to later groups too: once one component sets it,
+    // every group states its own (the directory of msa run by default).
+    if (any_workdir) plan.argv.push_back("--chdir=" + (c.workdir.empty() ? ctx.cwd : c.workdir));
     for (auto& a : rank_command(job, i, ctx, firsts[i])) plan.argv.push_back(std::move(a));
   }
   plan.notes.push_back(
@@ -143,7 +150,6 @@ LaunchPlan psmpi(const JobSpec& job, const LaunchContext& ctx) {
   LaunchPlan plan;
   plan.launcher = "psmpi";
   plan.argv = {"mpiexec", "-genv", "PSP_MSA_AWARENESS", "1"};
-  plan.env = {{"PSP_MSA_AWARENESS", "1"}};
   const auto firsts = first_ranks(job);
   for (std::size_t i = 0; i < job.components.size(); ++i) {
     const ComponentSpec& c = job.components[i];
@@ -154,7 +160,8 @@ LaunchPlan psmpi(const JobSpec& job, const LaunchContext& ctx) {
                       "add the ParaStation module id there to launch with psmpi",
                       c.name, c.module, job.profile.name, job.profile.source, m->line));
     if (i) plan.argv.push_back(":");
-    plan.argv.insert(plan.argv.end(), {"-n", std::to_string(c.ranks)});
+    // -tpp: the cores psmgmt pins each rank to (threads per process).
+    plan.argv.insert(plan.argv.end(), {"-n", std::to_string(c.ranks), "-tpp", std::to_string(c.threads_per_rank)});
     EnvList env = {{"PSP_MSA_MODULE_ID", std::to_string(*m->psmpi_id)}};
     for (auto& kv : component_environment(job, c)) env.push_back(std::move(kv));
     for (const auto& [k, v] : env) plan.argv.insert(plan.argv.end(), {"-env", k, v});
@@ -196,8 +203,12 @@ LaunchPlan plan_launch(const std::string& name, const JobSpec& job, const Launch
 }
 
 EnvList component_environment(const JobSpec& job, const ComponentSpec& component) {
+  // A profile given as a path must work from any workdir.
+  std::string profile = job.profile_name;
+  if (profile.find('/') != std::string::npos || (profile.size() > 5 && profile.substr(profile.size() - 5) == ".toml"))
+    profile = std::filesystem::absolute(profile).string();
   EnvList env = {{"MSA_COMPONENT", component.name},
-                 {"MSA_PROFILE", job.profile_name},
+                 {"MSA_PROFILE", profile},
                  {"OMP_NUM_THREADS", std::to_string(component.threads_per_rank)}};
   for (auto& kv : job.channel_environment()) env.push_back(std::move(kv));
   for (const auto& kv : component.env) env.push_back(kv);

@@ -21,6 +21,7 @@ struct LaunchContext {
   bool wrap = true;            ///< run each rank under `msa exec` (status, prefixes); false: --plain
   bool as_root = false;        ///< Open MPI needs --allow-run-as-root
   std::string hostname;        ///< this node (Open MPI rankfile)
+  std::string cwd;             ///< where msa run starts: the default working directory
   NodeLayout layout;           ///< this node's cores (Open MPI binding)
 };
 

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "job.hpp"
@@ -79,6 +82,31 @@ void print_plan(const JobSpec& job, const LaunchPlan& plan) {
   std::printf("%s\n", text.c_str());
 }
 
+// Signals every process re-parented to us (our children other than the
+// launcher are ranks it left behind); returns how many there were.
+int kill_descendants(int sig) {
+  int n = 0;
+  const std::string me = std::to_string(::getpid());
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream stat(it->path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const auto close = line.rfind(')');  // "pid (comm) state ppid ..."; comm may contain spaces
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == me && state != "Z") {
+      ::kill(std::stoi(name), sig);
+      ++n;
+    }
+  }
+  return n;
+}
+
 struct ComponentResult {
   int reported = 0;
   double start = 0, end = 0;
@@ -100,6 +128,8 @@ int run_job(const RunOptions& options) {
     return 0;
   }
 
+  if (options.plain && !options.dry_run)
+    throw ConfigError("--plain only changes what --dry-run prints; msa run always runs ranks under its wrapper");
   const std::string launcher = choose_launcher(options.launcher);
   LaunchContext ctx;
   ctx.msa_executable = self_executable();
@@ -108,6 +138,7 @@ int run_job(const RunOptions& options) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   ctx.hostname = host;
+  ctx.cwd = fs::current_path().string();
   const Topology topology;
   ctx.layout = topology.layout();
   const fs::path run_dir = fs::absolute(fs::path(".msa") / fmt::format("{}-{}", job.name, ::getpid()));
@@ -141,13 +172,36 @@ int run_job(const RunOptions& options) {
     if (!f) throw IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   }
 
+  // Each run starts its logs afresh.
+  if (!ctx.logs_dir.empty()) {
+    fs::create_directories(ctx.logs_dir);
+    for (const auto& c : job.components) {
+      std::ofstream truncate(fs::path(ctx.logs_dir) / (c.name + ".log"), std::ios::trunc);
+      if (!truncate) throw IoError(fmt::format("cannot write logs in {}: {}", ctx.logs_dir, std::strerror(errno)));
+    }
+  }
+
   std::fprintf(stderr, "msa run: job '%s': %d ranks with %s\n", job.name.c_str(), job.total_ranks(), launcher.c_str());
   for (const auto& note : plan.notes) std::fprintf(stderr, "msa run: %s\n", note.c_str());
+
+  // Ranks a launcher leaves behind are re-parented to us, so that we can
+  // stop them too (Open MPI puts each rank in a process group of its own).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // Handlers go in before fork, so that no signal finds the job half set up;
+  // the launcher gets the default dispositions back. It stays in our process
+  // group and so keeps the terminal (a rank may read stdin).
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old[3] = {};
+  const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; ++i) ::sigaction(stop_signals[i], &sa, &old[i]);
+
   const double t0 = now_seconds();
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("msa run: fork: {}", std::strerror(errno)));
   if (pid == 0) {
-    ::setpgid(0, 0);  // our own group: a terminal's Ctrl-C reaches msa run, which forwards it
+    for (int i = 0; i < 3; ++i) ::sigaction(stop_signals[i], &old[i], nullptr);
     for (const auto& [k, v] : plan.env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -156,15 +210,6 @@ int run_job(const RunOptions& options) {
     std::fprintf(stderr, "msa run: cannot start launcher '%s': %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
   }
-  ::setpgid(pid, pid);
-
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  ::sigaction(SIGINT, &sa, &old_int);
-  ::sigaction(SIGTERM, &sa, &old_term);
 
   bool stopping = false;
   double kill_at = 0, failure_seen_at = 0;
@@ -205,17 +250,27 @@ int run_job(const RunOptions& options) {
     }
     if (stopping && now_seconds() > kill_at) {
       std::fprintf(stderr, "msa run: the job did not stop within %.0f s; killing it\n", options.stop_timeout);
-      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      kill_descendants(SIGKILL);
       kill_at = now_seconds() + 3600;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
+  // Whatever outlived the launcher (re-parented to us) is stopped now.
+  if (kill_descendants(SIGTERM) > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill_descendants(SIGKILL);
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  for (int i = 0; i < 3; ++i) ::sigaction(stop_signals[i], &old[i], nullptr);
   const double wall = now_seconds() - t0;
 
   // Summary: wall time and exit code per component.
   const auto statuses = read_rank_statuses(ctx.run_dir);
+  if (first_failure)  // every record is in now: the earliest failure may have been read late
+    for (const auto& s : statuses)
+      if (s.exit_code != 0 && s.end < first_failure->end) first_failure = s;
   if (!first_failure && !g_stop_signal)
     for (const auto& s : statuses)
       if (s.exit_code != 0 && (!first_failure || s.end < first_failure->end)) first_failure = s;

@@ -18,6 +18,8 @@ cat "$out"
 if [ "$rc" -ne 130 ]; then echo "FAIL: msa run exited $rc after SIGINT, expected 130"; exit 1; fi
 if [ "$took" -gt 20 ]; then echo "FAIL: the job took ${took}s to stop"; exit 1; fi
 grep -q "got signal 2, stopping the job" "$out" || { echo "FAIL: no message about the signal"; exit 1; }
-grep -qE "^  a +booster +1 .*stopped" "$out" ||
+grep -qE "^  a +booster +1 +[0-9.]+ s +1[34][03] \(rank 0 ended by signal (2|15), stopped\)" "$out" ||
   { echo "FAIL: summary does not show component a stopped by a signal"; exit 1; }
+sleep 1
+if pgrep -f "sleep 307" >/dev/null; then echo "FAIL: the job's processes are still running"; exit 1; fi
 echo "ok: stopped in ${took}s with exit code 130"

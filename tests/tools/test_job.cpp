@@ -100,7 +100,11 @@ TEST(Job, MalformedSpecsSayWhereAndWhat) {
        "j.toml:5:1: unknown key 'comand' in a [[components]] table (did you mean 'command'?)"},
       {head + "module = \"gpu\"\ncommand = [\"x\"]\n",
        "j.toml:4:10: component 'a' runs on module 'gpu', which profile 'laptop' does not have"},
-      {head + "module = \"boster\"\ncommand = [\"x\"]\n", "(did you mean 'booster'?)"},
+      {head + "module = \"boster\"\ncommand = [\"x\"]\n",
+       "j.toml:4:10: component 'a' runs on module 'boster', which profile 'laptop' does not have (did you mean "
+       "'booster'?); its modules are: booster, cluster, host"},
+      {head + "module = \"booster\"\ncommand = [\"echo\", \":\", \"x\"]\n",
+       "j.toml:5:11: the command of component 'a' contains \":\""},
       {head + "module = \"booster\"\nranks = 0\ncommand = [\"x\"]\n",
        "j.toml:5:9: component 'a' has ranks = 0; it needs at least 1 rank"},
       {head + "module = \"booster\"\ncommand = []\n", "j.toml:5:11: component 'a' has an empty command"},

@@ -56,6 +56,7 @@ msa::tools::LaunchContext context(int node_cores, bool wrap) {
   ctx.run_dir = "/scratch/run";
   ctx.wrap = wrap;
   ctx.hostname = "node1";
+  ctx.cwd = "/home/me";
   ctx.layout = cores(node_cores);
   return ctx;
 }
@@ -106,7 +107,7 @@ TEST(Launch, SlurmIsOneHeterogeneousSrun) {
             "srun --mpi=pmix --kill-on-bad-exit=1 --ntasks=8 --cpus-per-task=18 --gpus-per-task=1"
             " --export=ALL,MSA_MODULE=booster,MSA_COMPONENT=model,MSA_PROFILE=jupiter,OMP_NUM_THREADS=18"
             " /opt/bin/model"
-            " : --mpi=pmix --kill-on-bad-exit=1 --ntasks=4 --cpus-per-task=40"
+            " : --ntasks=4 --cpus-per-task=40"
             " --export=ALL,MSA_MODULE=cluster,MSA_COMPONENT=analysis,MSA_PROFILE=jupiter,OMP_NUM_THREADS=40"
             " /opt/bin/analysis");
   EXPECT_EQ(plan.env, (msa::tools::EnvList{{"MSA_APP_MODULES", "booster,cluster"}}));
@@ -119,8 +120,9 @@ TEST(Launch, SlurmWithEnvAndWorkdirAndWrapper) {
             "srun --mpi=pmix --kill-on-bad-exit=1 --ntasks=2 --cpus-per-task=1"
             " --export=ALL,MSA_MODULE=booster,MSA_COMPONENT=model,MSA_PROFILE=laptop,OMP_NUM_THREADS=1,"
             "MSA_CHANNEL_FIELDS_POLICY=block"
-            " /opt/msa/bin/msa exec --component model --first-rank 0 --run-dir /scratch/run -- /opt/bin/model"
-            " : --mpi=pmix --kill-on-bad-exit=1 --ntasks=1 --cpus-per-task=2"
+            " --chdir=/home/me /opt/msa/bin/msa exec --component model --first-rank 0 --run-dir /scratch/run"
+            " -- /opt/bin/model"
+            " : --ntasks=1 --cpus-per-task=2"
             " '--export=ALL,MSA_MODULE=cluster,MSA_COMPONENT=analysis,MSA_PROFILE=laptop,OMP_NUM_THREADS=2,"
             "MSA_CHANNEL_FIELDS_POLICY=block,ANALYSIS_OUT=/tmp/out dir' --chdir=/scratch"
             " /opt/msa/bin/msa exec --component analysis --first-rank 2 --run-dir /scratch/run"
@@ -141,11 +143,11 @@ TEST(Launch, ParaStationGetsModuleIds) {
   const auto plan = msa::tools::plan_launch("psmpi", job(kJupiterJob, "jupiter"), context(4, false));
   EXPECT_EQ(shell_quote(plan.argv),
             "mpiexec -genv PSP_MSA_AWARENESS 1"
-            " -n 8 -env PSP_MSA_MODULE_ID 1 -env MSA_COMPONENT model -env MSA_PROFILE jupiter"
+            " -n 8 -tpp 18 -env PSP_MSA_MODULE_ID 1 -env MSA_COMPONENT model -env MSA_PROFILE jupiter"
             " -env OMP_NUM_THREADS 18 /opt/bin/model"
-            " : -n 4 -env PSP_MSA_MODULE_ID 0 -env MSA_COMPONENT analysis -env MSA_PROFILE jupiter"
+            " : -n 4 -tpp 40 -env PSP_MSA_MODULE_ID 0 -env MSA_COMPONENT analysis -env MSA_PROFILE jupiter"
             " -env OMP_NUM_THREADS 40 /opt/bin/analysis");
-  EXPECT_EQ(plan.env, (msa::tools::EnvList{{"PSP_MSA_AWARENESS", "1"}}));
+  EXPECT_TRUE(plan.env.empty());
 }
 
 TEST(Launch, ParaStationNeedsAModuleId) {
