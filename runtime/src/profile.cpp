@@ -1,8 +1,7 @@
 #include "msa/profile.hpp"
 
-#include <fmt/format.h>
-
 #include <dlfcn.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "mpi_util.hpp"
 #include "msa/detail/kokkos_compat.hpp"
@@ -109,12 +111,54 @@ struct Session::Impl {
   std::vector<std::string> modules;  // present in the job, profile order
   std::vector<int> module_of_rank;   // profile index per world rank
   Comm module, node, component;
-  std::map<std::string, Comm> bridges;
+  std::map<std::string, Comm> bridges;            // by module
+  std::vector<std::string> component_names;       // in the job, by first world rank
+  std::map<std::string, Comm> component_bridges;  // by component
   RankPlacement placement;
   std::vector<Device> gpus;  // the GPUs placement chose from; placement.gpu indexes it
   bool bound = false;
   std::string binding_report;
   KokkosGuard kokkos;
+
+  // Before the bridges are freed: wait (bounded) until every rank is here,
+  // then take and discard any message still addressed to this rank on them
+  // (a channel's hello or end of stream nobody received). Open MPI may hand a
+  // freed communicator's id to the next one, and a stale message there would
+  // stall it.
+  ~Impl() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized || (bridges.empty() && component_bridges.empty())) return;
+    MPI_Request barrier = MPI_REQUEST_NULL;
+    if (MPI_Ibarrier(world, &barrier) != MPI_SUCCESS) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int done = 0;
+    while (!done) {
+      if (MPI_Test(&barrier, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return;
+      if (!done && std::chrono::steady_clock::now() > deadline) {
+        std::fputs(
+            "msa: warning: not every rank reached the end of the Session within 30 s; freeing its "
+            "communicators without draining them\n",
+            stderr);
+        return;
+      }
+      if (!done) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    for (auto* group : {&bridges, &component_bridges})
+      for (auto& [name, comm] : *group) drain(comm);
+  }
+
+  static void drain(const Comm& comm) {
+    while (true) {
+      int found = 0;
+      MPI_Status status;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &found, &status) != MPI_SUCCESS || !found) return;
+      int bytes = 0;
+      MPI_Get_count(&status, MPI_BYTE, &bytes);
+      std::vector<char> sink(static_cast<std::size_t>(std::max(bytes, 1)));
+      MPI_Recv(sink.data(), bytes, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, comm, MPI_STATUS_IGNORE);
+    }
+  }
 
   Impl(int* argc, char*** argv, const SessionOptions& options) : mpi(argc, argv, options.mpi_thread_level) {
     const int rank = world.rank();
@@ -209,24 +253,40 @@ struct Session::Impl {
       if (std::find(distinct.begin(), distinct.end(), c) == distinct.end()) distinct.push_back(c);
     const auto my_component = std::find(distinct.begin(), distinct.end(), component_name) - distinct.begin();
     component = split(world, static_cast<int>(my_component), rank, "Session: MPI_Comm_split (component)");
+    component_names = distinct;
+    std::vector<int> component_of_rank;
+    for (const auto& c : components)
+      component_of_rank.push_back(static_cast<int>(std::find(distinct.begin(), distinct.end(), c) - distinct.begin()));
 
-    // One inter-communicator per pair of modules, created in the same global
-    // order on every rank so that no two pairs wait on each other.
-    const int n = static_cast<int>(profile.modules.size());
+    std::vector<std::string> module_names;
+    for (const auto& m : profile.modules) module_names.push_back(m.name);
+    bridges = make_bridges(module_of_rank, my_module, module, module_names, 4200, "module");
+    component_bridges =
+        make_bridges(component_of_rank, static_cast<int>(my_component), component, component_names, 8200, "component");
+  }
+
+  // One inter-communicator from my group to each other group with ranks,
+  // created in the same global order of pairs on every rank so that no two
+  // pairs wait on each other.
+  std::map<std::string, Comm> make_bridges(const std::vector<int>& group_of_rank, int mine, const Comm& local,
+                                           const std::vector<std::string>& names, int tag_base, const char* what) {
+    std::map<std::string, Comm> out;
+    const int n = static_cast<int>(names.size());
     for (int a = 0; a < n; ++a)
       for (int b = a + 1; b < n; ++b) {
-        if (my_module != a && my_module != b) continue;
-        const int other = my_module == a ? b : a;
-        const auto leader = std::find(module_of_rank.begin(), module_of_rank.end(), other);
-        if (leader == module_of_rank.end()) continue;  // the other module has no ranks in this job
+        if (mine != a && mine != b) continue;
+        const int other = mine == a ? b : a;
+        const auto leader = std::find(group_of_rank.begin(), group_of_rank.end(), other);
+        if (leader == group_of_rank.end()) continue;  // no ranks in this job
         MPI_Comm inter = MPI_COMM_NULL;
-        check_mpi(MPI_Intercomm_create(module, 0, world, static_cast<int>(leader - module_of_rank.begin()),
-                                       4200 + a * n + b, &inter),
-                  fmt::format("Session: MPI_Intercomm_create (bridge {} <-> {})", profile.modules[a].name,
-                              profile.modules[b].name));
+        check_mpi(MPI_Intercomm_create(local, 0, world, static_cast<int>(leader - group_of_rank.begin()),
+                                       tag_base + a * n + b, &inter),
+                  fmt::format("Session: MPI_Intercomm_create ({} bridge {} <-> {})", what,
+                              names[static_cast<std::size_t>(a)], names[static_cast<std::size_t>(b)]));
         MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
-        bridges.emplace(profile.modules[static_cast<std::size_t>(other)].name, Comm::adopt(inter));
+        out.emplace(names[static_cast<std::size_t>(other)], Comm::adopt(inter));
       }
+    return out;
   }
 
   // Cores of the node with at least one PU in `set`.
@@ -314,6 +374,15 @@ const Comm& Session::bridge(const std::string& other_module) const {
 }
 
 const std::vector<std::string>& Session::modules() const { return m_impl->modules; }
+const std::vector<std::string>& Session::components() const { return m_impl->component_names; }
+
+const Comm& Session::component_bridge(const std::string& other_component) const {
+  const auto it = m_impl->component_bridges.find(other_component);
+  if (it != m_impl->component_bridges.end()) return it->second;
+  throw ConfigError(fmt::format("rank {} (component {}): no component '{}' to connect to; this job's components: {}",
+                                m_impl->world.rank(), m_impl->component_name, other_component,
+                                detail::join(m_impl->component_names, ", ")));
+}
 
 std::vector<int> Session::module_ranks(const std::string& name) const {
   std::vector<int> out;

@@ -2,8 +2,10 @@
 /// Umbrella header: everything a program using msa needs.
 
 #include "msa/backend.hpp"
+#include "msa/channel.hpp"
 #include "msa/comm.hpp"
 #include "msa/contract.hpp"
+#include "msa/decomposition.hpp"
 #include "msa/discovery.hpp"
 #include "msa/error.hpp"
 #include "msa/placement.hpp"

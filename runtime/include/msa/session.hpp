@@ -26,6 +26,8 @@
 
 namespace msa {
 
+class ChannelBuilder;
+
 struct SessionOptions {
   /// Profile name or path; empty: $MSA_PROFILE, else "laptop".
   std::string profile;
@@ -73,6 +75,16 @@ class Session {
   /// Inter-communicator between my module and `other_module`. Throws
   /// ConfigError when the job has no rank in that module (or it is mine).
   const Comm& bridge(const std::string& other_module) const;
+
+  /// Inter-communicator between my component and `other_component` (channels
+  /// run over these). Throws ConfigError when the job has no such component.
+  const Comm& component_bridge(const std::string& other_component) const;
+  /// Components of this job, in the order of their first world rank.
+  const std::vector<std::string>& components() const;
+
+  /// Starts building a channel named `name` (see msa/channel.hpp); include
+  /// msa/channel.hpp to use it.
+  ChannelBuilder channel(const std::string& name) const;
 
   /// Modules that have ranks in this job, in profile order.
   const std::vector<std::string>& modules() const;

@@ -1,0 +1,481 @@
+// Opening a channel: settings, the handshake between the two components'
+// rank 0s (with a timeout), the checks of type, shape and coverage on both
+// sides, the M x N plan, and the engine table.
+#include "msa/channel.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engines/engine.hpp"
+#include "mpi_util.hpp"
+#include "msa/comm.hpp"
+#include "msa/session.hpp"
+#include "strings.hpp"
+#include "toml_check.hpp"
+
+namespace msa {
+
+namespace detail {
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string encode_attributes(const Attributes& attributes) {
+  if (attributes.empty()) return {};
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : attributes) {
+    if (std::holds_alternative<int64_t>(v))
+      j[k] = {{"i", std::get<int64_t>(v)}};
+    else if (std::holds_alternative<double>(v))
+      j[k] = {{"d", std::get<double>(v)}};
+    else
+      j[k] = {{"s", std::get<std::string>(v)}};
+  }
+  return j.dump();
+}
+
+Attributes decode_attributes(const std::string& bytes) {
+  Attributes out;
+  if (bytes.empty()) return out;
+  const auto j = nlohmann::json::parse(bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw ChannelError("malformed step attributes");
+  for (const auto& [k, v] : j.items()) {
+    if (v.contains("i"))
+      out[k] = v["i"].get<int64_t>();
+    else if (v.contains("d"))
+      out[k] = v["d"].get<double>();
+    else
+      out[k] = v["s"].get<std::string>();
+  }
+  return out;
+}
+
+namespace {
+
+using EngineFactory = std::unique_ptr<Engine> (*)(const ChannelPlan&);
+struct EngineEntry {
+  const char* name;
+  EngineFactory make;
+  bool needs_peer;  // whether open() shakes hands with the other component
+};
+// The one table of channel engines: a new engine is a file in engines/ and a line here.
+constexpr EngineEntry kEngines[] = {
+    {"mpi", &make_mpi_engine, true},
+    {"null", &make_null_engine, false},
+};
+
+const EngineEntry& engine_entry(const std::string& name, const std::string& channel) {
+  for (const auto& e : kEngines)
+    if (name == e.name) return e;
+  throw ChannelError(fmt::format("channel '{}': unknown engine '{}'; engines: {}", channel, name,
+                                 detail::join(channel_engine_names(), ", ")));
+}
+
+nlohmann::json box_json(const Box& b) {
+  return {{"start", std::vector<int64_t>(b.start.begin(), b.start.begin() + b.ndims)},
+          {"count", std::vector<int64_t>(b.count.begin(), b.count.begin() + b.ndims)}};
+}
+
+Box box_from_json(const nlohmann::json& j) {
+  Box b;
+  const auto start = j.at("start").get<std::vector<int64_t>>();
+  const auto count = j.at("count").get<std::vector<int64_t>>();
+  b.ndims = static_cast<int>(start.size());
+  for (std::size_t d = 0; d < start.size(); ++d) {
+    b.start[d] = start[d];
+    b.count[d] = count[d];
+  }
+  return b;
+}
+
+// What one side tells the other at open.
+struct Side {
+  std::string component;
+  bool producer = true;
+  std::string type;
+  std::vector<int64_t> global;
+  std::vector<Box> boxes;
+  std::string engine;
+
+  std::string describe() const {
+    return fmt::format("{} '{}' {} {}{} in {} box(es)", producer ? "producer" : "consumer", component,
+                       producer ? "sends" : "expects", type, shape_to_string(global), boxes.size());
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json b = nlohmann::json::array();
+    for (const auto& x : boxes) b.push_back(box_json(x));
+    return {{"component", component}, {"producer", producer}, {"type", type},
+            {"global", global},       {"boxes", b},           {"engine", engine}};
+  }
+  static Side from_json(const nlohmann::json& j) {
+    Side s;
+    s.component = j.at("component").get<std::string>();
+    s.producer = j.at("producer").get<bool>();
+    s.type = j.at("type").get<std::string>();
+    s.global = j.at("global").get<std::vector<int64_t>>();
+    for (const auto& b : j.at("boxes")) s.boxes.push_back(box_from_json(b));
+    s.engine = j.at("engine").get<std::string>();
+    return s;
+  }
+};
+
+int tag_base_for(const std::string& name) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  return 64 + static_cast<int>(h % 4000u) * 8;
+}
+
+// Every rank's box in my component, on every rank.
+std::vector<Box> gather_boxes(MPI_Comm comm, const Box& mine) {
+  const auto all = allgather_strings(comm, box_json(mine).dump());
+  std::vector<Box> boxes;
+  for (const auto& s : all) boxes.push_back(box_from_json(nlohmann::json::parse(s)));
+  return boxes;
+}
+
+// Rank 0s swap descriptions over the inter-communicator, waiting at most
+// `timeout`; the outcome is broadcast so every rank of the side agrees.
+Side handshake(const std::string& name, const Side& mine, MPI_Comm inter, MPI_Comm local, int tag, double timeout) {
+  int rank = 0;
+  check_mpi(MPI_Comm_rank(local, &rank), "channel handshake");
+  std::string result;  // "ok:<json>" or "error:<message>"
+  if (rank == 0) {
+    const std::string out = mine.to_json().dump();
+    MPI_Request send = MPI_REQUEST_NULL;
+    check_mpi(MPI_Isend(out.data(), static_cast<int>(out.size()), MPI_CHAR, 0, tag, inter, &send),
+              fmt::format("channel '{}': hello", name));
+    const double deadline = seconds_now() + timeout;
+    int found = 0;
+    MPI_Status status;
+    while (!found) {
+      check_mpi(MPI_Iprobe(0, tag, inter, &found, &status), fmt::format("channel '{}': hello", name));
+      if (found) break;
+      if (seconds_now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (found) {
+      int count = 0;
+      MPI_Get_count(&status, MPI_CHAR, &count);
+      std::string in(static_cast<std::size_t>(count), '\0');
+      check_mpi(MPI_Recv(in.data(), count, MPI_CHAR, 0, tag, inter, MPI_STATUS_IGNORE),
+                fmt::format("channel '{}': hello", name));
+      result = "ok:" + in;
+      check_mpi(MPI_Wait(&send, MPI_STATUS_IGNORE), fmt::format("channel '{}': hello", name));
+    } else {
+      MPI_Request_free(&send);  // small and eager: MPI completes it; a late peer finds it
+      result = fmt::format(
+          "error:channel '{}': {} opened it but the {} side ('{}') did not within {:.0f} s "
+          "(open_timeout; MSA_CHANNEL_<NAME>_OPEN_TIMEOUT)",
+          name, mine.describe(), mine.producer ? "consumer" : "producer", mine.producer ? "to" : "from", timeout);
+    }
+  }
+  int length = static_cast<int>(result.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT, 0, local), fmt::format("channel '{}': open", name));
+  result.resize(static_cast<std::size_t>(length));
+  check_mpi(MPI_Bcast(result.data(), length, MPI_CHAR, 0, local), fmt::format("channel '{}': open", name));
+  if (result.rfind("error:", 0) == 0) throw ChannelError(result.substr(6));
+  return Side::from_json(nlohmann::json::parse(result.substr(3)));
+}
+
+// The same checks on both sides, so both throw the same error.
+void validate(const std::string& name, const Side& producer, const Side& consumer) {
+  auto fail = [&](const std::string& what) {
+    throw ChannelError(fmt::format("channel '{}': {}: {}; {}", name, what, producer.describe(), consumer.describe()));
+  };
+  if (producer.engine != consumer.engine)
+    fail(fmt::format("the producer uses engine '{}', the consumer '{}'", producer.engine, consumer.engine));
+  if (producer.type != consumer.type) fail("element types differ");
+  if (producer.global != consumer.global) fail("global shapes differ");
+  auto no_overlap = [&](const std::vector<Box>& boxes, const char* side) {
+    for (std::size_t a = 0; a < boxes.size(); ++a)
+      for (std::size_t b = a + 1; b < boxes.size(); ++b)
+        if (boxes[a].overlaps(boxes[b]))
+          fail(fmt::format("{} ranks {} and {} overlap ({} and {})", side, a, b, boxes[a].to_string(),
+                           boxes[b].to_string()));
+  };
+  no_overlap(producer.boxes, "producer");
+  no_overlap(consumer.boxes, "consumer");
+  for (std::size_t c = 0; c < consumer.boxes.size(); ++c) {
+    int64_t covered = 0;
+    for (const auto& p : producer.boxes) covered += p.intersect(consumer.boxes[c]).volume();
+    if (covered != consumer.boxes[c].volume())
+      fail(
+          fmt::format("consumer rank {} asks for {} ({} elements) but the producer ranks' boxes cover only {} of "
+                      "them",
+                      c, consumer.boxes[c].to_string(), consumer.boxes[c].volume(), covered));
+  }
+}
+
+class ChannelImpl final : public ChannelCore {
+ public:
+  ChannelImpl(ChannelPlan plan, std::unique_ptr<Engine> engine)
+      : m_plan(std::move(plan)), m_engine(std::move(engine)) {}
+  ~ChannelImpl() override {
+    try {
+      if (!m_closed && m_plan.producer)
+        std::fprintf(stderr, "msa: channel '%s' destroyed without close()\n", m_plan.name.c_str());
+    } catch (...) {
+    }
+  }
+
+  const std::string& name() const override { return m_plan.name; }
+  bool producer() const override { return m_plan.producer; }
+  const Box& my_box() const override { return m_plan.my_box; }
+  const std::vector<Box>& parts() const override { return m_plan.parts; }
+
+  void put(int64_t step, double time, const Attributes& attributes, const PackFn& pack) override {
+    m_engine->put(step, time, encode_attributes(attributes), pack);
+  }
+
+  std::optional<Received> get() override {
+    auto in = m_engine->get();
+    if (!in) return std::nullopt;
+    Received r{in->step, in->time, decode_attributes(in->attributes), nullptr, nullptr};
+    const std::size_t header = sizeof(WireHeader);
+    // One producer holding all of my box: the message is the frame.
+    if (in->parts.size() == 1 && m_plan.parts[static_cast<std::size_t>(in->parts[0].first)] == m_plan.my_box) {
+      r.owner = in->parts[0].second;
+      r.data = in->parts[0].second->data() + header;
+      return r;
+    }
+    auto frame = std::make_shared<Buffer>(
+        std::max<std::size_t>(1, static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size));
+    for (const auto& [p, buffer] : in->parts)
+      copy_region(frame->data(), buffer->data() + header, m_plan.parts[static_cast<std::size_t>(p)]);
+    r.owner = frame;
+    r.data = frame->data();
+    return r;
+  }
+
+  void close() override {
+    m_closed = true;
+    m_engine->close();
+  }
+  ChannelStats stats() const override { return m_engine->stats(); }
+
+ private:
+  // Unpacks `src` (LayoutRight over `part`) into the frame (LayoutRight over
+  // my box): a Kokkos kernel over the part's rows.
+  void copy_region(std::byte* frame, const std::byte* src, const Box& part) const {
+    if (part.empty()) return;
+    const PartGeometry g = geometry(m_plan.my_box, part);
+    const Box& mine = m_plan.my_box;
+    const std::size_t elem = m_plan.element_size;
+    const int nd = mine.ndims;
+    Kokkos::parallel_for("msa::channel::unpack", Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, g.rows),
+                         [=](const int64_t row) {
+                           int64_t idx[kMaxDims] = {0, 0, 0, 0};
+                           int64_t r = row;
+                           for (int d = nd - 2; d >= 0; --d) {
+                             idx[d] = g.offset[d] + r % g.count[d];
+                             r /= g.count[d];
+                           }
+                           idx[nd - 1] = g.offset[nd - 1];
+                           int64_t linear = 0;
+                           for (int d = 0; d < nd; ++d)
+                             linear = linear * mine.count[static_cast<std::size_t>(d)] + idx[d];
+                           std::memcpy(frame + static_cast<std::size_t>(linear) * elem,
+                                       src + static_cast<std::size_t>(row * g.last) * elem,
+                                       static_cast<std::size_t>(g.last) * elem);
+                         });
+    Kokkos::DefaultHostExecutionSpace().fence();
+  }
+
+  ChannelPlan m_plan;
+  std::unique_ptr<Engine> m_engine;
+  bool m_closed = false;
+};
+
+}  // namespace
+
+std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::string& name, bool producer,
+                                          const std::string& peer, const Decomposition& decomposition, DataType type,
+                                          const ChannelSettings& requested) {
+  if (!is_identifier(name))
+    throw ChannelError(fmt::format("channel name '{}' may only contain letters, digits, '_' and '-'", name));
+  const ChannelSettings settings = settings_from_environment(name, requested);
+  const EngineEntry& entry = engine_entry(settings.engine, name);
+  if (settings.queue_depth < 1)
+    throw ChannelError(
+        fmt::format("channel '{}': queue_depth is {}; it must be at least 1", name, settings.queue_depth));
+  if (peer == session.component_name())
+    throw ChannelError(fmt::format("channel '{}': component '{}' cannot send to itself", name, peer));
+
+  ChannelPlan plan;
+  plan.name = name;
+  plan.producer = producer;
+  plan.peer = peer;
+  plan.type = type;
+  plan.element_size = size_of(type);
+  plan.global = decomposition.global;
+  plan.my_box = decomposition.box;
+  plan.settings = settings;
+  plan.local = session.component();
+  plan.my_rank = session.component().rank();
+  plan.local_size = session.component().size();
+  plan.tag_base = tag_base_for(name);
+
+  if (!entry.needs_peer) {  // the null engine: no handshake, the whole box is "sent"
+    plan.remote_size = 1;
+    plan.parts = {plan.my_box};
+    return std::make_shared<ChannelImpl>(plan, entry.make(plan));
+  }
+
+  const Comm* inter = nullptr;
+  try {
+    inter = &session.component_bridge(peer);
+  } catch (const ConfigError& e) {
+    throw ChannelError(fmt::format("channel '{}': {}", name, e.what()));
+  }
+  plan.inter = *inter;
+  plan.remote_size = inter->remote_size();
+
+  Side mine;
+  mine.component = session.component_name();
+  mine.producer = producer;
+  mine.type = to_string(type);
+  mine.global = decomposition.global;
+  mine.boxes = gather_boxes(session.component(), decomposition.box);
+  mine.engine = settings.engine;
+  const Side theirs = handshake(name, mine, plan.inter, plan.local, plan.tag_base + kTagHello, settings.open_timeout);
+  if (theirs.producer == producer)
+    throw ChannelError(fmt::format("channel '{}': both sides {}: {}; {}", name, producer ? "produce" : "consume",
+                                   mine.describe(), theirs.describe()));
+  const Side& p = producer ? mine : theirs;
+  const Side& c = producer ? theirs : mine;
+  validate(name, p, c);
+
+  // The plan: what goes from whom to whom.
+  if (producer) {
+    for (const auto& cb : c.boxes) plan.parts.push_back(plan.my_box.intersect(cb));
+    for (std::size_t ci = 0; ci < c.boxes.size(); ++ci) {
+      bool any = false;
+      for (const auto& pb : p.boxes) any = any || pb.overlaps(c.boxes[ci]);
+      if (!any) plan.header_only.push_back(static_cast<int>(ci));
+    }
+  } else {
+    for (const auto& pb : p.boxes) plan.parts.push_back(pb.intersect(plan.my_box));
+    plan.header_only_me = std::none_of(plan.parts.begin(), plan.parts.end(), [](const Box& b) { return !b.empty(); });
+  }
+  for (const auto& cb : c.boxes) plan.step_bytes += cb.volume() * static_cast<int64_t>(plan.element_size);
+  for (const auto& part : plan.parts)
+    if (part.volume() * static_cast<int64_t>(plan.element_size) > (int64_t{1} << 30))
+      throw ChannelError(fmt::format("channel '{}': the part {} between two ranks exceeds 1 GiB; use more ranks", name,
+                                     part.to_string()));
+
+  plan.pending_capacity = settings.queue_depth;
+  if (settings.max_bytes > 0) {
+    if (plan.step_bytes > settings.max_bytes)
+      throw ChannelError(fmt::format("channel '{}': one step is {} bytes, more than max_bytes = {}", name,
+                                     plan.step_bytes, settings.max_bytes));
+    // The budget covers the queued steps and the one in flight.
+    const int64_t steps = settings.max_bytes / std::max<int64_t>(1, plan.step_bytes) - 1;
+    plan.pending_capacity = static_cast<int>(std::min<int64_t>(settings.queue_depth, steps));
+  }
+  return std::make_shared<ChannelImpl>(plan, entry.make(plan));
+}
+
+}  // namespace detail
+
+std::string to_string(DataType type) {
+  switch (type) {
+    case DataType::float32:
+      return "float";
+    case DataType::float64:
+      return "double";
+    case DataType::int32:
+      return "int32";
+    case DataType::int64:
+      return "int64";
+    case DataType::uint8:
+      return "uint8";
+  }
+  return "unknown";
+}
+
+std::size_t size_of(DataType type) {
+  switch (type) {
+    case DataType::float32:
+      return 4;
+    case DataType::float64:
+      return 8;
+    case DataType::int32:
+      return 4;
+    case DataType::int64:
+      return 8;
+    case DataType::uint8:
+      return 1;
+  }
+  return 1;
+}
+
+std::string to_string(Policy policy) {
+  switch (policy) {
+    case Policy::block:
+      return "block";
+    case Policy::drop_oldest:
+      return "drop_oldest";
+    case Policy::drop_newest:
+      return "drop_newest";
+    case Policy::latest_only:
+      return "latest_only";
+  }
+  return "unknown";
+}
+
+Policy policy_from_string(const std::string& name) {
+  for (Policy p : {Policy::block, Policy::drop_oldest, Policy::drop_newest, Policy::latest_only})
+    if (to_string(p) == name) return p;
+  throw ConfigError(
+      fmt::format("unknown channel policy '{}'; policies: block, drop_oldest, drop_newest, latest_only", name));
+}
+
+ChannelSettings settings_from_environment(const std::string& channel, ChannelSettings s) {
+  std::string upper;
+  for (char c : channel) upper += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string prefix = "MSA_CHANNEL_" + upper + "_";
+  auto number = [&](const char* key, auto& field) {
+    const std::string var = prefix + key;
+    if (const auto v = detail::getenv_nonempty(var.c_str())) {
+      try {
+        std::size_t used = 0;
+        const double x = std::stod(*v, &used);
+        if (used != v->size() || x < 0) throw std::invalid_argument(*v);
+        field = static_cast<std::remove_reference_t<decltype(field)>>(x);
+      } catch (const std::exception&) {
+        throw ConfigError(fmt::format("{}='{}' is not a non-negative number", var, *v));
+      }
+    }
+  };
+  if (const auto v = detail::getenv_nonempty((prefix + "ENGINE").c_str())) s.engine = *v;
+  if (const auto v = detail::getenv_nonempty((prefix + "POLICY").c_str())) {
+    try {
+      s.policy = policy_from_string(*v);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}POLICY: {}", prefix, e.what()));
+    }
+  }
+  number("QUEUE_DEPTH", s.queue_depth);
+  number("MAX_BYTES", s.max_bytes);
+  number("OPEN_TIMEOUT", s.open_timeout);
+  number("PEER_TIMEOUT", s.peer_timeout);
+  return s;
+}
+
+std::vector<std::string> channel_engine_names() {
+  std::vector<std::string> names;
+  for (const auto& e : detail::kEngines) names.emplace_back(e.name);
+  return names;
+}
+
+ChannelBuilder Session::channel(const std::string& name) const { return ChannelBuilder(*this, name); }
+
+}  // namespace msa

@@ -1,0 +1,100 @@
+#pragma once
+// The transport behind a channel. One engine instance per open channel and
+// rank; engines are registered by name in runtime/src/channel.cpp.
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "msa/channel.hpp"
+
+namespace msa::detail {
+
+/// An uninitialised byte buffer (64-byte aligned payload offset by design).
+class Buffer {
+public:
+  explicit Buffer(std::size_t size) : m_data(new std::byte[size]), m_size(size) {}
+  std::byte* data() { return m_data.get(); }
+  std::size_t size() const { return m_size; }
+
+private:
+  std::unique_ptr<std::byte[]> m_data;
+  std::size_t m_size;
+};
+using BufferPtr = std::shared_ptr<Buffer>;
+
+/// Everything an engine needs, computed at open from both sides' boxes.
+struct ChannelPlan {
+  std::string name;
+  bool producer = true;
+  std::string peer;  ///< the other component's name
+  DataType type = DataType::float64;
+  std::size_t element_size = 8;
+  std::vector<int64_t> global;
+  Box my_box;
+  int my_rank = 0;      ///< in my component
+  int local_size = 1;   ///< ranks of my component
+  int remote_size = 1;  ///< ranks of the peer component
+  /// Producer: for each consumer rank, my box intersected with its box.
+  /// Consumer: for each producer rank, its box intersected with mine.
+  std::vector<Box> parts;
+  /// Producer leader: consumer ranks no producer box overlaps (they get
+  /// header-only messages from rank 0). Consumer: whether I am one of them.
+  std::vector<int> header_only;
+  bool header_only_me = false;
+  int64_t step_bytes = 0;  ///< payload of one whole step, all ranks together
+  int pending_capacity = 1;  ///< steps the producer may queue (after the byte budget)
+  ChannelSettings settings;
+  MPI_Comm inter = MPI_COMM_NULL;  ///< to the peer component (borrowed)
+  MPI_Comm local = MPI_COMM_NULL;  ///< my component (borrowed)
+  int tag_base = 0;
+};
+
+/// Wire format: every message of a step starts with this 64-byte header.
+struct WireHeader {
+  uint64_t magic;
+  int64_t step;
+  double time;
+  uint32_t flags;
+  uint32_t attributes_bytes;
+  int64_t payload_bytes;
+  unsigned char reserved[24];
+};
+static_assert(sizeof(WireHeader) == 64, "the header is 64 bytes");
+constexpr uint64_t kWireMagic = 0x4d53414348414e31ULL;  // "MSACHAN1"
+constexpr uint32_t kFlagEnd = 1u;
+constexpr uint32_t kFlagAttributes = 2u;
+constexpr int kTagHello = 0, kTagData = 1, kTagAck = 2, kTagAttributes = 3;
+
+/// A received step: the header's fields and, per producer rank with a part,
+/// the buffer (header + payload) it sent.
+struct Incoming {
+  int64_t step = 0;
+  double time = 0;
+  std::string attributes;  ///< encoded
+  std::vector<std::pair<int, BufferPtr>> parts;
+};
+
+class Engine {
+public:
+  virtual ~Engine() = default;
+  virtual void put(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) = 0;
+  virtual std::optional<Incoming> get() = 0;
+  virtual void close() = 0;
+  virtual ChannelStats stats() const = 0;
+};
+
+std::unique_ptr<Engine> make_mpi_engine(const ChannelPlan& plan);
+std::unique_ptr<Engine> make_null_engine(const ChannelPlan& plan);
+
+/// Attributes <-> bytes (JSON).
+std::string encode_attributes(const Attributes& attributes);
+Attributes decode_attributes(const std::string& bytes);
+
+double seconds_now();
+
+}  // namespace msa::detail

@@ -1,0 +1,575 @@
+// The mpi engine: steps go from each producer rank straight to the consumer
+// ranks whose boxes overlap its own, over the inter-communicator between the
+// two components, with nonblocking sends.
+//
+// Flow control: the consumer acknowledges each step as get() returns it; one
+// step may be in flight beyond the last acknowledged one (so the next step
+// travels while the consumer works on the current one). Steps the producer
+// cannot send yet wait in its queue of `pending_capacity` steps; when that is
+// full, put() applies the policy, before packing anything. Every decision is
+// taken by the producer's rank 0 (the only one that hears the acks) and
+// broadcast, so all producer ranks send and drop the same steps.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <thread>
+
+#include "engine.hpp"
+#include "msa/comm.hpp"
+#include "msa/error.hpp"
+
+namespace msa::detail {
+
+namespace {
+
+constexpr int64_t kWindow = 1;     // steps in flight beyond the last acknowledged one
+constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
+
+enum Outcome : int32_t { kEnqueue = 0, kDropNew = 1, kDropOldestThenEnqueue = 2, kClearThenEnqueue = 3 };
+
+struct Decision {
+  int32_t send_before = 0;  // pending steps to send before the new one is handled
+  int32_t outcome = kEnqueue;
+  int32_t send_after = 0;   // pending steps to send after
+  int32_t error = 0;        // 1: the consumer is stuck; every rank throws
+  int64_t waiting_for = 0;  // with error: the step the consumer has not taken
+};
+
+class MpiProducer final : public Engine {
+ public:
+  explicit MpiProducer(const ChannelPlan& plan) : m_plan(plan), m_leader(plan.my_rank == 0) {
+    if (m_leader) {
+      m_acked.assign(static_cast<std::size_t>(plan.remote_size), 0);
+      m_ack_in.assign(static_cast<std::size_t>(plan.remote_size), 0);
+      m_ack_requests.assign(static_cast<std::size_t>(plan.remote_size), MPI_REQUEST_NULL);
+      for (int c = 0; c < plan.remote_size; ++c) post_ack(c);
+    }
+  }
+
+  ~MpiProducer() override {
+    for (auto& r : m_ack_requests)
+      if (r != MPI_REQUEST_NULL) {
+        MPI_Cancel(&r);
+        MPI_Request_free(&r);
+      }
+    // In-flight sends whose buffers we still own: let MPI finish them.
+    for (auto& f : m_inflight)
+      for (auto& r : f.requests)
+        if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+  }
+
+  void put(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) override {
+    if (m_closed) throw ChannelError(fmt::format("channel '{}': put() after close()", m_plan.name));
+    ++m_stats.steps_put;
+    const double t0 = seconds_now();
+    Decision d = m_leader ? decide() : Decision{};
+    if (m_plan.local_size > 1)
+      check_mpi(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local), fmt::format("channel '{}': put", m_plan.name));
+    m_stats.put_blocked_s += seconds_now() - t0;
+    if (d.error) throw stuck_error(d.waiting_for);
+
+    for (int i = 0; i < d.send_before; ++i) send_front();
+    switch (d.outcome) {
+      case kDropNew:
+        ++m_stats.steps_dropped;
+        break;
+      case kDropOldestThenEnqueue:
+        m_pending.pop_front();
+        ++m_stats.steps_dropped;
+        enqueue(step, time, attributes, pack);
+        break;
+      case kClearThenEnqueue:
+        m_stats.steps_dropped += static_cast<int64_t>(m_pending.size());
+        m_pending.clear();
+        enqueue(step, time, attributes, pack);
+        break;
+      default:
+        enqueue(step, time, attributes, pack);
+        break;
+    }
+    for (int i = 0; i < d.send_after; ++i) send_front();
+    reap();
+  }
+
+  std::optional<Incoming> get() override {
+    throw ChannelError(fmt::format("channel '{}': get() on the producing side", m_plan.name));
+  }
+
+  // Sends everything queued (waiting for the consumer as needed), then the
+  // end of stream, then waits until MPI has delivered it all.
+  void close() override {
+    if (m_closed) return;
+    m_closed = true;
+    while (true) {
+      Decision d;
+      if (m_leader) {
+        const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        while (!m_pending.empty() && !m_detached && !window_free()) {
+          if (seconds_now() > deadline) {
+            d.error = 1;
+            d.waiting_for = m_sent;
+            break;
+          }
+          wait_a_little();
+          poll_acks();
+        }
+        if (m_detached) d.outcome = kClearThenEnqueue;  // here: discard what is queued
+        d.send_before = (!d.error && !m_detached && !m_pending.empty()) ? 1 : 0;
+      }
+      if (m_plan.local_size > 1)
+        check_mpi(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local), fmt::format("channel '{}': close", m_plan.name));
+      if (d.error) throw stuck_error(d.waiting_for);
+      if (d.outcome == kClearThenEnqueue) {
+        m_stats.steps_dropped += static_cast<int64_t>(m_pending.size());
+        m_pending.clear();
+      }
+      if (d.send_before) send_front();
+      if (m_pending.empty()) break;
+    }
+    // End of stream to every consumer this rank talks to.
+    for (int c = 0; c < m_plan.remote_size; ++c)
+      if (talks_to(c)) {
+        auto buffer = std::make_shared<Buffer>(sizeof(WireHeader));
+        write_header(*buffer, -1, 0, kFlagEnd, 0, 0);
+        InFlight f;
+        f.buffers.push_back(buffer);
+        f.requests.push_back(MPI_REQUEST_NULL);
+        check_mpi(
+            MPI_Isend(buffer->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
+            fmt::format("channel '{}': end of stream", m_plan.name));
+        m_inflight.push_back(std::move(f));
+      }
+    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    while (!m_inflight.empty()) {
+      reap();
+      if (m_inflight.empty()) break;
+      if (seconds_now() > deadline)
+        throw ChannelError(
+            fmt::format("channel '{}': consumer component '{}' did not receive the last steps within "
+                        "{:.0f} s; it is stuck or gone (producer rank {})",
+                        m_plan.name, m_plan.peer, m_plan.settings.peer_timeout, m_plan.my_rank));
+      wait_a_little();
+    }
+  }
+
+  ChannelStats stats() const override { return m_stats; }
+
+ private:
+  struct Queued {
+    int64_t step;
+    double time;
+    std::string attributes;
+    std::vector<BufferPtr> parts;  // per consumer rank; null where this rank sends nothing
+  };
+  struct InFlight {
+    std::vector<BufferPtr> buffers;
+    std::vector<MPI_Request> requests;
+  };
+
+  int tag(int kind) const { return m_plan.tag_base + kind; }
+
+  bool talks_to(int consumer) const {
+    if (!m_plan.parts[static_cast<std::size_t>(consumer)].empty()) return true;
+    return m_leader &&
+           std::find(m_plan.header_only.begin(), m_plan.header_only.end(), consumer) != m_plan.header_only.end();
+  }
+
+  void post_ack(int c) {
+    check_mpi(MPI_Irecv(&m_ack_in[static_cast<std::size_t>(c)], 1, MPI_INT64_T, c, tag(kTagAck), m_plan.inter,
+                        &m_ack_requests[static_cast<std::size_t>(c)]),
+              fmt::format("channel '{}': post ack receive", m_plan.name));
+  }
+
+  // Leader: takes in the acks that have arrived.
+  void poll_acks() {
+    for (int c = 0; c < m_plan.remote_size; ++c) {
+      auto& r = m_ack_requests[static_cast<std::size_t>(c)];
+      int done = 0;
+      check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': ack", m_plan.name));
+      while (done) {
+        const int64_t v = m_ack_in[static_cast<std::size_t>(c)];
+        if (v == kDetached)
+          m_detached = true;
+        else
+          m_acked[static_cast<std::size_t>(c)] = std::max(m_acked[static_cast<std::size_t>(c)], v);
+        post_ack(c);
+        check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': ack", m_plan.name));
+      }
+    }
+    m_consumed = *std::min_element(m_acked.begin(), m_acked.end());
+  }
+
+  bool window_free() const { return m_sent - m_consumed < kWindow; }
+
+  void wait_a_little() const { std::this_thread::sleep_for(std::chrono::microseconds(20)); }
+
+  // Leader: what this put does. Waits (policy block) for room first.
+  Decision decide() {
+    Decision d;
+    poll_acks();
+    if (m_detached) {  // nobody is listening: drop everything
+      d.outcome = kDropNew;
+      return d;
+    }
+    // Simulate the queue: `pending` steps queued, `sent` handed over.
+    auto pending = static_cast<int64_t>(m_pending.size());
+    int64_t sent = m_sent;
+    auto can_send = [&] { return sent - m_consumed < kWindow; };
+    while (pending > 0 && can_send()) {
+      ++d.send_before;
+      --pending;
+      ++sent;
+    }
+    const int64_t capacity = m_plan.pending_capacity;
+    const bool room = pending < capacity || (pending == 0 && can_send());
+    switch (m_plan.settings.policy) {
+      case Policy::block: {
+        const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        while (!(pending < capacity || (pending == 0 && can_send()))) {
+          if (seconds_now() > deadline) {
+            d.error = 1;
+            d.waiting_for = m_consumed;
+            return d;
+          }
+          wait_a_little();
+          poll_acks();
+          if (m_detached) {
+            d.outcome = kDropNew;
+            return d;
+          }
+          while (pending > 0 && can_send()) {
+            ++d.send_before;
+            --pending;
+            ++sent;
+          }
+        }
+        d.outcome = kEnqueue;
+        break;
+      }
+      case Policy::drop_newest:
+        d.outcome = room ? kEnqueue : kDropNew;
+        break;
+      case Policy::drop_oldest:
+        d.outcome = room ? kEnqueue : (pending > 0 ? kDropOldestThenEnqueue : kDropNew);
+        if (d.outcome == kDropOldestThenEnqueue) --pending;
+        break;
+      case Policy::latest_only:
+        // Only the newest step waits: queued ones are replaced by it.
+        if (pending > 0) {
+          d.outcome = kClearThenEnqueue;
+          pending = 0;
+        } else {
+          d.outcome = (capacity > 0 || can_send()) ? kEnqueue : kDropNew;
+        }
+        break;
+    }
+    if (d.outcome != kDropNew) ++pending;
+    while (pending > 0 && can_send()) {
+      ++d.send_after;
+      --pending;
+      ++sent;
+    }
+    return d;
+  }
+
+  ChannelError stuck_error(int64_t consumed) const {
+    return ChannelError(fmt::format(
+        "channel '{}': consumer component '{}' has not taken step #{} (counting from 0) for {:.0f} s; it is stuck or "
+        "gone (producer rank {}). Raise peer_timeout (MSA_CHANNEL_{}_PEER_TIMEOUT) if it is just slow",
+        m_plan.name, m_plan.peer, consumed, m_plan.settings.peer_timeout, m_plan.my_rank, upper(m_plan.name)));
+  }
+
+  static std::string upper(std::string s) {
+    for (auto& c : s) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  }
+
+  static void write_header(Buffer& b, int64_t step, double time, uint32_t flags, uint32_t attributes_bytes,
+                           int64_t payload) {
+    WireHeader h{};
+    h.magic = kWireMagic;
+    h.step = step;
+    h.time = time;
+    h.flags = flags;
+    h.attributes_bytes = attributes_bytes;
+    h.payload_bytes = payload;
+    std::memcpy(b.data(), &h, sizeof h);
+  }
+
+  BufferPtr take_buffer(std::size_t size) {
+    for (auto it = m_free.begin(); it != m_free.end(); ++it)
+      if ((*it)->size() == size) {
+        BufferPtr b = *it;
+        m_free.erase(it);
+        return b;
+      }
+    return std::make_shared<Buffer>(size);
+  }
+
+  void enqueue(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
+    Queued q{step, time, attributes, {}};
+    q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
+    const uint32_t flags = attributes.empty() ? 0u : kFlagAttributes;
+    for (int c = 0; c < m_plan.remote_size; ++c) {
+      if (!talks_to(c)) continue;
+      const auto payload =
+          static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(c)].volume()) * m_plan.element_size;
+      BufferPtr b = take_buffer(sizeof(WireHeader) + payload);
+      write_header(*b, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
+      if (payload) pack(c, b->data() + sizeof(WireHeader));
+      q.parts[static_cast<std::size_t>(c)] = std::move(b);
+    }
+    m_pending.push_back(std::move(q));
+  }
+
+  void send_front() {
+    Queued q = std::move(m_pending.front());
+    m_pending.pop_front();
+    InFlight f;
+    if (m_leader && !q.attributes.empty()) {
+      // Attributes travel once per consumer rank, from rank 0, ahead of the data.
+      auto a = std::make_shared<Buffer>(q.attributes.size());
+      std::memcpy(a->data(), q.attributes.data(), q.attributes.size());
+      for (int c = 0; c < m_plan.remote_size; ++c) {
+        f.requests.push_back(MPI_REQUEST_NULL);
+        check_mpi(MPI_Isend(a->data(), static_cast<int>(a->size()), MPI_BYTE, c, tag(kTagAttributes), m_plan.inter,
+                            &f.requests.back()),
+                  fmt::format("channel '{}': send attributes of step {}", m_plan.name, q.step));
+      }
+      f.buffers.push_back(a);
+    }
+    for (int c = 0; c < m_plan.remote_size; ++c) {
+      BufferPtr& b = q.parts[static_cast<std::size_t>(c)];
+      if (!b) continue;
+      f.requests.push_back(MPI_REQUEST_NULL);
+      check_mpi(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
+                          &f.requests.back()),
+                fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c));
+      m_stats.bytes_sent += static_cast<int64_t>(b->size() - sizeof(WireHeader));
+      f.buffers.push_back(std::move(b));
+    }
+    m_inflight.push_back(std::move(f));
+    ++m_sent;
+    ++m_stats.steps_sent;
+  }
+
+  // Returns the buffers of completed sends to the pool.
+  void reap() {
+    while (!m_inflight.empty()) {
+      auto& f = m_inflight.front();
+      int done = 0;
+      check_mpi(MPI_Testall(static_cast<int>(f.requests.size()), f.requests.data(), &done, MPI_STATUSES_IGNORE),
+                fmt::format("channel '{}': send completion", m_plan.name));
+      if (!done) break;
+      for (auto& b : f.buffers)
+        if (m_free.size() < 16) m_free.push_back(std::move(b));
+      m_inflight.pop_front();
+    }
+  }
+
+  ChannelPlan m_plan;
+  bool m_leader;
+  bool m_closed = false;
+  bool m_detached = false;
+  std::deque<Queued> m_pending;
+  std::deque<InFlight> m_inflight;
+  std::vector<BufferPtr> m_free;
+  int64_t m_sent = 0;      // steps handed to MPI (the same on every producer rank)
+  int64_t m_consumed = 0;  // leader: steps every consumer rank has acknowledged
+  std::vector<int64_t> m_acked, m_ack_in;
+  std::vector<MPI_Request> m_ack_requests;
+  ChannelStats m_stats;
+};
+
+class MpiConsumer final : public Engine {
+ public:
+  explicit MpiConsumer(const ChannelPlan& plan) : m_plan(plan) {
+    for (int p = 0; p < plan.remote_size; ++p)
+      if (!plan.parts[static_cast<std::size_t>(p)].empty()) m_sources.push_back(p);
+    if (m_sources.empty()) m_sources.push_back(0);  // header-only messages from the producer's rank 0
+    prefetch();
+  }
+
+  ~MpiConsumer() override {
+    for (auto& r : m_requests)
+      if (r != MPI_REQUEST_NULL) {
+        MPI_Cancel(&r);
+        MPI_Request_free(&r);
+      }
+    for (auto& r : m_ack_requests)
+      if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+  }
+
+  void put(int64_t, double, const std::string&, const ChannelCore::PackFn&) override {
+    throw ChannelError(fmt::format("channel '{}': put() on the consuming side", m_plan.name));
+  }
+
+  std::optional<Incoming> get() override {
+    if (m_ended) return std::nullopt;
+    const double t0 = seconds_now();
+    wait_for_step();
+    m_stats.get_blocked_s += seconds_now() - t0;
+
+    Incoming in;
+    bool end = false, data = false;
+    for (std::size_t i = 0; i < m_sources.size(); ++i) {
+      WireHeader h;
+      std::memcpy(&h, m_buffers[i]->data(), sizeof h);
+      if (h.magic != kWireMagic)
+        throw ChannelError(
+            fmt::format("channel '{}': malformed message from producer rank {}", m_plan.name, m_sources[i]));
+      if (h.flags & kFlagEnd) {
+        end = true;
+        continue;
+      }
+      if (data && h.step != in.step)
+        throw ChannelError(
+            fmt::format("channel '{}': producer ranks disagree on the step ({} and {})", m_plan.name, in.step, h.step));
+      data = true;
+      in.step = h.step;
+      in.time = h.time;
+      if ((h.flags & kFlagAttributes) && in.attributes.empty()) in.attributes = receive_attributes(h.attributes_bytes);
+      if (!m_plan.header_only_me) {
+        in.parts.emplace_back(m_sources[i], m_buffers[i]);
+        m_stats.bytes_received += h.payload_bytes;
+      }
+    }
+    if (end) {
+      if (data)
+        throw ChannelError(
+            fmt::format("channel '{}': some producer ranks ended the stream and others sent a step", m_plan.name));
+      m_ended = true;
+      return std::nullopt;
+    }
+    ++m_received;
+    ++m_stats.steps_received;
+    acknowledge(m_received);
+    prefetch();
+    return in;
+  }
+
+  void close() override {
+    if (m_closed) return;
+    m_closed = true;
+    if (m_ended) return;
+    // Tell the producer nobody listens any more, then take what it still sends
+    // until its end of stream, so that none of its sends is left hanging.
+    acknowledge(kDetached);
+    while (get()) {
+    }
+    finish_acks();
+  }
+
+  ChannelStats stats() const override { return m_stats; }
+
+ private:
+  int tag(int kind) const { return m_plan.tag_base + kind; }
+
+  void prefetch() {
+    m_buffers.clear();
+    m_requests.assign(m_sources.size(), MPI_REQUEST_NULL);
+    for (std::size_t i = 0; i < m_sources.size(); ++i) {
+      const int p = m_sources[i];
+      const auto payload =
+          m_plan.header_only_me
+              ? 0
+              : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
+      m_buffers.push_back(std::make_shared<Buffer>(sizeof(WireHeader) + payload));
+      check_mpi(MPI_Irecv(m_buffers.back()->data(), static_cast<int>(m_buffers.back()->size()), MPI_BYTE, p,
+                          tag(kTagData), m_plan.inter, &m_requests[i]),
+                fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p));
+    }
+  }
+
+  void wait_for_step() {
+    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    while (true) {
+      int done = 0;
+      check_mpi(MPI_Testall(static_cast<int>(m_requests.size()), m_requests.data(), &done, MPI_STATUSES_IGNORE),
+                fmt::format("channel '{}': receive", m_plan.name));
+      if (done) return;
+      if (seconds_now() > deadline) {
+        std::vector<std::string> missing;
+        for (std::size_t i = 0; i < m_requests.size(); ++i)
+          if (m_requests[i] != MPI_REQUEST_NULL) missing.push_back(std::to_string(m_sources[i]));
+        std::string list;
+        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+        throw ChannelError(fmt::format(
+            "channel '{}': no step from producer component '{}' (rank(s) {}) for {:.0f} s; it is stuck or gone "
+            "(consumer rank {}). Raise peer_timeout if the producer is just slow",
+            m_plan.name, m_plan.peer, list, m_plan.settings.peer_timeout, m_plan.my_rank));
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(10));
+    }
+  }
+
+  std::string receive_attributes(uint32_t bytes) {
+    std::string a(bytes, '\0');
+    MPI_Request r = MPI_REQUEST_NULL;
+    check_mpi(MPI_Irecv(a.data(), static_cast<int>(bytes), MPI_BYTE, 0, tag(kTagAttributes), m_plan.inter, &r),
+              fmt::format("channel '{}': attributes", m_plan.name));
+    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    int done = 0;
+    while (!done) {
+      check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': attributes", m_plan.name));
+      if (!done && seconds_now() > deadline) {
+        MPI_Cancel(&r);
+        MPI_Request_free(&r);
+        throw ChannelError(
+            fmt::format("channel '{}': the attributes of a step never came from producer rank 0", m_plan.name));
+      }
+    }
+    return a;
+  }
+
+  // Consumed-step count (or kDetached) to the producer's rank 0.
+  void acknowledge(int64_t value) {
+    finish_acks(false);
+    m_ack_values.push_back(std::make_unique<int64_t>(value));
+    m_ack_requests.push_back(MPI_REQUEST_NULL);
+    check_mpi(
+        MPI_Isend(m_ack_values.back().get(), 1, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
+        fmt::format("channel '{}': acknowledge", m_plan.name));
+  }
+
+  // Drops completed ack sends; with `wait`, waits for all (bounded).
+  void finish_acks(bool wait = true) {
+    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    while (!m_ack_requests.empty()) {
+      int done = 0;
+      check_mpi(MPI_Test(&m_ack_requests.front(), &done, MPI_STATUS_IGNORE),
+                fmt::format("channel '{}': acknowledge", m_plan.name));
+      if (done) {
+        m_ack_requests.erase(m_ack_requests.begin());
+        m_ack_values.erase(m_ack_values.begin());
+        continue;
+      }
+      if (!wait || seconds_now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(10));
+    }
+  }
+
+  ChannelPlan m_plan;
+  std::vector<int> m_sources;
+  std::vector<BufferPtr> m_buffers;
+  std::vector<MPI_Request> m_requests;
+  std::vector<std::unique_ptr<int64_t>> m_ack_values;
+  std::vector<MPI_Request> m_ack_requests;
+  int64_t m_received = 0;
+  bool m_ended = false;
+  bool m_closed = false;
+  ChannelStats m_stats;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_mpi_engine(const ChannelPlan& plan) {
+  if (plan.producer) return std::make_unique<MpiProducer>(plan);
+  return std::make_unique<MpiConsumer>(plan);
+}
+
+}  // namespace msa::detail

@@ -1,0 +1,516 @@
+// Channels between two components of one job: booster (producer) and
+// cluster (consumer), split by MSA_LAYOUT in the ways the world size allows:
+// 1->1 at 2 ranks, 4->2 and 2->4 at 6, 3->5 and 5->3 at 8 (oversubscribed).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <numeric>
+#include <thread>
+
+#include "env_guard.hpp"
+#include "msa/channel.hpp"
+#include "msa/session.hpp"
+
+namespace {
+
+int world_size() {
+  int s = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+struct Split {
+  int producers, consumers;
+};
+std::vector<Split> splits() {
+  switch (world_size()) {
+    case 2:
+      return {{1, 1}};
+    case 6:
+      return {{4, 2}, {2, 4}};
+    case 8:
+      return {{3, 5}, {5, 3}};
+    default:
+      return {{1, world_size() - 1}};
+  }
+}
+
+// A Session whose booster ranks produce and whose cluster ranks consume.
+struct Job {
+  msa::test::EnvGuard env;
+  std::unique_ptr<msa::Session> session;
+  bool producer = false;
+  int rank = 0, size = 0;  // in my component
+  explicit Job(Split s) {
+    env.set("MSA_LAYOUT", "booster:" + std::to_string(s.producers) + ",cluster:" + std::to_string(s.consumers));
+    session = std::make_unique<msa::Session>();
+    producer = session->component_name() == "booster";
+    rank = session->component().rank();
+    size = session->component().size();
+  }
+  msa::ChannelBuilder channel(const std::string& name) const {
+    auto b = session->channel(name);
+    if (producer)
+      b.to("cluster");
+    else
+      b.from("booster");
+    return b;
+  }
+};
+
+// Producers split along dimension 0, consumers along the last one, so every
+// test redistributes for real.
+msa::Decomposition decomposition(const Job& job, const std::vector<int64_t>& global) {
+  const int dim = job.producer ? 0 : static_cast<int>(global.size()) - 1;
+  return msa::Decomposition::of(global, msa::block_along(global, dim, job.size, job.rank));
+}
+
+// The value at a global index for a step: unique per element and step.
+template <class T>
+T value_at(const std::array<int64_t, 4>& g, const std::vector<int64_t>& global, int64_t step) {
+  int64_t linear = 0;
+  for (std::size_t d = 0; d < global.size(); ++d) linear = linear * global[d] + g[d];
+  if constexpr (std::is_same_v<T, uint8_t>)
+    return static_cast<T>((linear * 7 + step * 13) % 251);
+  else
+    return static_cast<T>(linear + 100000 * step);
+}
+
+// Visits every index of `box`: f(local index, global index).
+template <class F>
+void for_each_index(const msa::Box& box, F&& f) {
+  const int64_t n = box.volume();
+  for (int64_t k = 0; k < n; ++k) {
+    std::array<int64_t, 4> local{}, global{};
+    int64_t r = k;
+    for (int d = box.ndims - 1; d >= 0; --d) {
+      const auto i = static_cast<std::size_t>(d);
+      local[i] = r % box.count[i];
+      r /= box.count[i];
+      global[i] = box.start[i] + local[i];
+    }
+    f(local, global);
+  }
+}
+
+template <class View>
+auto& at(const View& v, const std::array<int64_t, 4>& i) {
+  if constexpr (View::rank == 1)
+    return v(i[0]);
+  else if constexpr (View::rank == 2)
+    return v(i[0], i[1]);
+  else if constexpr (View::rank == 3)
+    return v(i[0], i[1], i[2]);
+  else
+    return v(i[0], i[1], i[2], i[3]);
+}
+
+template <class T, int N>
+struct ViewOf;
+template <class T>
+struct ViewOf<T, 1> {
+  using type = T*;
+};
+template <class T>
+struct ViewOf<T, 2> {
+  using type = T**;
+};
+template <class T>
+struct ViewOf<T, 3> {
+  using type = T***;
+};
+template <class T>
+struct ViewOf<T, 4> {
+  using type = T****;
+};
+
+template <class T, int N, class Layout>
+Kokkos::View<typename ViewOf<T, N>::type, Layout> make_view(const msa::Box& box) {
+  auto n = [&](int d) {
+    return d < N ? static_cast<std::size_t>(box.count[static_cast<std::size_t>(d)]) : KOKKOS_INVALID_INDEX;
+  };
+  if constexpr (N == 1)
+    return Kokkos::View<T*, Layout>("v", n(0));
+  else if constexpr (N == 2)
+    return Kokkos::View<T**, Layout>("v", n(0), n(1));
+  else if constexpr (N == 3)
+    return Kokkos::View<T***, Layout>("v", n(0), n(1), n(2));
+  else
+    return Kokkos::View<T****, Layout>("v", n(0), n(1), n(2), n(3));
+}
+
+// Streams `steps` steps of `global` from a LayoutLeft view to consumers that
+// read both the frame's own view and a LayoutRight copy; every element checked.
+template <class T, int N>
+void stream_and_check(const std::string& name, const std::vector<int64_t>& global, int steps) {
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, global);
+    auto ch = job.channel(name).decomposition(d).template open<T>();
+    if (job.producer) {
+      auto v = make_view<T, N, Kokkos::LayoutLeft>(d.box);
+      for (int step = 0; step < steps; ++step) {
+        for_each_index(d.box, [&](auto l, auto g) { at(v, l) = value_at<T>(g, global, step); });
+        ch.put(step, 0.5 * step, v, {{"step_name", "s" + std::to_string(step)}, {"dt", 0.5}});
+      }
+      ch.close();
+      EXPECT_EQ(ch.stats().steps_sent, steps);
+      EXPECT_EQ(ch.stats().steps_dropped, 0);
+    } else {
+      int seen = 0;
+      while (auto frame = ch.get()) {
+        EXPECT_EQ(frame->step(), seen);
+        EXPECT_DOUBLE_EQ(frame->time(), 0.5 * seen);
+        EXPECT_EQ(std::get<std::string>(frame->attributes().at("step_name")), "s" + std::to_string(seen));
+        EXPECT_EQ(frame->box(), d.box);
+        const auto fv = frame->template view<N>();
+        auto right = make_view<T, N, Kokkos::LayoutRight>(d.box);
+        frame->copy_to(right);
+        int64_t wrong = 0;
+        for_each_index(d.box, [&](auto l, auto g) {
+          const T expected = value_at<T>(g, global, frame->step());
+          wrong += at(fv, l) != expected;
+          wrong += at(right, l) != expected;
+        });
+        EXPECT_EQ(wrong, 0) << name << " step " << frame->step() << " split " << s.producers << "->" << s.consumers;
+        ++seen;
+      }
+      EXPECT_EQ(seen, steps);
+      EXPECT_FALSE(ch.get().has_value()) << "end of stream stays the end";
+      ch.close();
+      EXPECT_EQ(ch.stats().steps_received, steps);
+    }
+  }
+}
+
+TEST(Channel, OneDimensionalDoubles) { stream_and_check<double, 1>("d1", {97}, 3); }
+TEST(Channel, TwoDimensionalFloats) { stream_and_check<float, 2>("d2", {13, 17}, 3); }
+TEST(Channel, ThreeDimensionalInt32) { stream_and_check<int32_t, 3>("d3", {6, 5, 11}, 2); }
+TEST(Channel, FourDimensionalInt64) { stream_and_check<int64_t, 4>("d4", {5, 3, 4, 9}, 2); }
+TEST(Channel, Uint8) { stream_and_check<uint8_t, 2>("u8", {8, 31}, 2); }
+
+TEST(Channel, StridedSubviewsAndEmptyBoxes) {
+  // The producer's data lives inside a larger array: it puts a strided subview.
+  // With more consumer ranks than columns, some consumers own empty boxes.
+  const std::vector<int64_t> global = {9, 3};
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, global);
+    auto ch = job.channel("strided").decomposition(d).open<double>();
+    if (job.producer) {
+      Kokkos::View<double***, Kokkos::LayoutRight> big("big", static_cast<std::size_t>(2 * d.box.count[0] + 1), 4,
+                                                       static_cast<std::size_t>(d.box.count[1] + 2));
+      auto sub = Kokkos::subview(big, Kokkos::pair<int64_t, int64_t>(1, 1 + 2 * d.box.count[0]), 2,
+                                 Kokkos::pair<int64_t, int64_t>(2, 2 + d.box.count[1]));
+      auto strided = Kokkos::subview(sub, std::make_pair(int64_t(0), 2 * d.box.count[0]), Kokkos::ALL);
+      // Every other row: a LayoutStride view with the box's extents.
+      Kokkos::View<double**, Kokkos::LayoutStride> rows(
+          strided.data(), Kokkos::LayoutStride(static_cast<std::size_t>(d.box.count[0]), 2 * strided.stride(0),
+                                               static_cast<std::size_t>(d.box.count[1]), strided.stride(1)));
+      for_each_index(d.box, [&](auto l, auto g) { rows(l[0], l[1]) = value_at<double>(g, global, 7); });
+      ch.put(7, 1.0, rows);
+      ch.close();
+    } else {
+      auto frame = ch.get();
+      ASSERT_TRUE(frame.has_value());
+      EXPECT_EQ(frame->box().volume(), d.box.volume());
+      const auto fv = frame->view<2>();
+      int64_t wrong = 0;
+      for_each_index(d.box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, 7); });
+      EXPECT_EQ(wrong, 0);
+      EXPECT_FALSE(ch.get().has_value());
+      ch.close();
+    }
+  }
+}
+
+// Both sides must get the same error, naming both descriptions.
+template <class TP, class TC>
+void expect_mismatch(const std::string& name, std::vector<int64_t> pg, std::vector<int64_t> cg, const char* what) {
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, job.producer ? pg : cg);
+    try {
+      if (job.producer)
+        job.channel(name).decomposition(d).open<TP>();
+      else
+        job.channel(name).decomposition(d).open<TC>();
+      ADD_FAILURE() << "no error on the " << (job.producer ? "producer" : "consumer");
+    } catch (const msa::ChannelError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(what), std::string::npos) << msg;
+      EXPECT_NE(msg.find("producer 'booster' sends"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("consumer 'cluster' expects"), std::string::npos) << msg;
+    }
+  }
+}
+
+TEST(Channel, TypeMismatchFailsOnBothSides) {
+  expect_mismatch<double, float>("types", {8, 8}, {8, 8},
+                                 "element types differ: producer 'booster' sends double[8, 8]");
+}
+TEST(Channel, ShapeMismatchFailsOnBothSides) {
+  expect_mismatch<double, double>("shapes", {8, 8}, {8, 9}, "global shapes differ");
+}
+
+TEST(Channel, UncoveredConsumerBoxFailsOnBothSides) {
+  for (const Split s : splits()) {
+    Job job(s);
+    const std::vector<int64_t> global = {10, 4};
+    // Producers leave out the last row.
+    msa::Decomposition d = job.producer
+                               ? msa::Decomposition::of(global, msa::block_along({9, 4}, 0, job.size, job.rank))
+                               : decomposition(job, global);
+    try {
+      job.channel("cover").decomposition(d).open<double>();
+      ADD_FAILURE() << "no coverage error";
+    } catch (const msa::ChannelError& e) {
+      EXPECT_NE(std::string(e.what()).find("the producer ranks' boxes cover only"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Channel, NoPeerAtOpenIsAnErrorAfterTheTimeout) {
+  for (const Split s : splits()) {
+    Job job(s);
+    if (!job.producer) continue;  // the consumer never opens "lonely"
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      job.channel("lonely").decomposition(decomposition(job, {4})).open_timeout(1).open<double>();
+      ADD_FAILURE() << "open did not time out";
+    } catch (const msa::ChannelError& e) {
+      EXPECT_NE(std::string(e.what()).find("the consumer side ('to') did not within 1 s"), std::string::npos)
+          << e.what();
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_GE(waited, 1.0);
+    EXPECT_LT(waited, 10.0);
+  }
+}
+
+TEST(Channel, StuckConsumerIsAnErrorNotAHang) {
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, {8});
+    auto ch = job.channel("stuck").decomposition(d).queue_depth(1).peer_timeout(1).open<double>();
+    Kokkos::View<double*> v("v", static_cast<std::size_t>(d.box.count[0]));
+    if (job.producer) {
+      // One step in flight, one queued, then the third put waits for room that never comes.
+      try {
+        for (int step = 0; step < 3; ++step) ch.put(step, 0, v);
+        ADD_FAILURE() << "put did not give up";
+      } catch (const msa::ChannelError& e) {
+        EXPECT_NE(std::string(e.what()).find("consumer component 'cluster' has not taken step #0"), std::string::npos)
+            << e.what();
+      }
+    }
+    // Let the producer give up before the consumer leaves.
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+}
+
+TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, {8});
+    auto ch = job.channel("silent").decomposition(d).peer_timeout(1).open<double>();
+    if (!job.producer) {
+      try {
+        ch.get();
+        ADD_FAILURE() << "get did not give up";
+      } catch (const msa::ChannelError& e) {
+        EXPECT_NE(std::string(e.what()).find("no step from producer component 'booster'"), std::string::npos)
+            << e.what();
+      }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (job.producer) ch.close();  // end of stream to consumers that no longer listen: completes (small messages)
+  }
+}
+
+// Runs 20 steps against a consumer that takes 30 ms per step and, with
+// `late`, starts only after the producer has put all 20 (which makes the
+// outcome of the drop policies exact). Returns, on every rank, {steps sent,
+// steps dropped, steps received, first received, last received}.
+std::array<int64_t, 5> slow_consumer(const std::string& name, msa::Policy policy, int depth, bool late) {
+  std::array<int64_t, 5> result{};
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {16});
+  auto ch = job.channel(name).decomposition(d).policy(policy).queue_depth(depth).open<int32_t>();
+  std::array<int64_t, 5> mine{0, 0, 0, -1, -1};
+  if (job.producer) {
+    Kokkos::View<int32_t*> v("v", static_cast<std::size_t>(d.box.count[0]));
+    for (int step = 0; step < 20; ++step) {
+      Kokkos::deep_copy(v, step);
+      ch.put(step, 0, v);
+    }
+    if (late) MPI_Barrier(MPI_COMM_WORLD);
+    ch.close();
+    mine[0] = ch.stats().steps_sent;
+    mine[1] = ch.stats().steps_dropped;
+  } else {
+    if (late) MPI_Barrier(MPI_COMM_WORLD);
+    int64_t last = -1;
+    while (auto f = ch.get()) {
+      EXPECT_GT(f->step(), last) << "steps arrive in order";
+      for (std::size_t i = 0; i < f->data().extent(0); ++i) EXPECT_EQ(f->data()(i), f->step());
+      if (last < 0) mine[3] = f->step();
+      last = f->step();
+      ++mine[2];
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+    mine[4] = last;
+    if (job.rank != 0) mine = {0, 0, 0, -1, -1};  // consumer rank 0 speaks for its side
+  }
+  MPI_Allreduce(mine.data(), result.data(), 5, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  return result;
+}
+
+TEST(ChannelPolicy, BlockDeliversEveryStep) {
+  const auto r = slow_consumer("p-block", msa::Policy::block, 2, false);
+  EXPECT_EQ(r[0], 20);
+  EXPECT_EQ(r[1], 0);
+  EXPECT_EQ(r[2], 20);
+  EXPECT_EQ(r[3], 0);
+  EXPECT_EQ(r[4], 19);
+}
+
+TEST(ChannelPolicy, DropNewestKeepsTheFirstSteps) {
+  const auto r = slow_consumer("p-newest", msa::Policy::drop_newest, 2, true);
+  EXPECT_GT(r[1], 0) << "a 30 ms consumer cannot keep up with an instant producer";
+  EXPECT_EQ(r[0] + r[1], 20);
+  EXPECT_EQ(r[2], r[0]) << "every step sent arrives";
+  EXPECT_EQ(r[3], 0);
+  EXPECT_LT(r[4], 19) << "the newest steps are the ones dropped";
+  EXPECT_EQ(r[2], 3) << "one in flight plus two queued, the rest dropped before the consumer took any";
+  EXPECT_EQ(r[4], 2);
+}
+
+TEST(ChannelPolicy, DropOldestKeepsTheNewestSteps) {
+  const auto r = slow_consumer("p-oldest", msa::Policy::drop_oldest, 2, true);
+  EXPECT_GT(r[1], 0);
+  EXPECT_EQ(r[0] + r[1], 20);
+  EXPECT_EQ(r[2], r[0]);
+  EXPECT_EQ(r[3], 0);
+  EXPECT_EQ(r[4], 19) << "the last step always survives";
+  EXPECT_EQ(r[2], 3) << "the first step (in flight) and the two newest";
+}
+
+TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
+  const auto r = slow_consumer("p-latest", msa::Policy::latest_only, 4, true);
+  EXPECT_GT(r[1], 0);
+  EXPECT_EQ(r[0] + r[1], 20);
+  EXPECT_EQ(r[2], r[0]);
+  EXPECT_EQ(r[4], 19);
+  EXPECT_EQ(r[2], 2) << "the first step (in flight) and the latest";
+}
+
+TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
+  // 16 int32 = 64 bytes a step; a budget of 128 bytes holds the step in flight and one queued.
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {16});
+  auto ch = job.channel("budget")
+                .decomposition(d)
+                .policy(msa::Policy::drop_newest)
+                .queue_depth(8)
+                .max_bytes(128)
+                .open<int32_t>();
+  std::array<int64_t, 2> mine{0, 0}, all{};
+  if (job.producer) {
+    Kokkos::View<int32_t*> v("v", 16);
+    for (int step = 0; step < 10; ++step) ch.put(step, 0, v);  // nobody reads yet: 2 fit, 8 dropped
+    mine[0] = ch.stats().steps_dropped;
+    MPI_Barrier(MPI_COMM_WORLD);
+    ch.close();
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);
+    while (ch.get()) ++mine[1];
+    ch.close();
+    if (job.rank != 0) mine[1] = 0;
+  }
+  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(all[0], 8);
+  EXPECT_EQ(all[1], 2);
+}
+
+TEST(Channel, ManySmallSteps) {
+  // 1000 small steps; under the debug preset LeakSanitizer checks that none leaks.
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, {12});
+    auto ch = job.channel("many").decomposition(d).open<double>();
+    if (job.producer) {
+      Kokkos::View<double*> v("v", static_cast<std::size_t>(d.box.count[0]));
+      for (int step = 0; step < 1000; ++step) {
+        for (int64_t i = 0; i < d.box.count[0]; ++i) v(i) = step + 0.001 * static_cast<double>(d.box.start[0] + i);
+        ch.put(step, step, v);
+      }
+      ch.close();
+    } else {
+      int n = 0;
+      int64_t wrong = 0;
+      while (auto f = ch.get()) {
+        for (int64_t i = 0; i < d.box.count[0]; ++i)
+          wrong += f->data()(i) != f->step() + 0.001 * static_cast<double>(d.box.start[0] + i);
+        ++n;
+      }
+      EXPECT_EQ(n, 1000);
+      EXPECT_EQ(wrong, 0);
+      ch.close();
+    }
+  }
+}
+
+TEST(Channel, ConsumerClosingEarlyLetsTheProducerFinish) {
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {8});
+  auto ch = job.channel("early").decomposition(d).open<double>();
+  if (job.producer) {
+    Kokkos::View<double*> v("v", 8);
+    for (int step = 0; step < 50; ++step) ch.put(step, 0, v);
+    ch.close();
+    EXPECT_GT(ch.stats().steps_dropped, 0) << "steps after the consumer left are dropped, not sent";
+  } else {
+    auto f = ch.get();
+    ASSERT_TRUE(f.has_value());
+    ch.close();  // takes what is in flight until the producer's end of stream
+    EXPECT_FALSE(ch.get().has_value());
+  }
+}
+
+TEST(Channel, NullEngineNeedsNoPeer) {
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {8});
+  auto ch = job.channel("nothing").decomposition(d).engine("null").open<double>();
+  if (job.producer) {
+    Kokkos::View<double*> v("v", 8);
+    for (int step = 0; step < 5; ++step) ch.put(step, 0, v);
+    EXPECT_EQ(ch.stats().steps_sent, 5);
+    EXPECT_EQ(ch.stats().bytes_sent, 5 * 8 * 8);
+  } else {
+    EXPECT_FALSE(ch.get().has_value());
+  }
+  ch.close();
+}
+
+TEST(Channel, SettingsComeFromTheEnvironment) {
+  msa::test::EnvGuard env;
+  env.set("MSA_CHANNEL_MY_FIELDS_POLICY", "latest_only");
+  env.set("MSA_CHANNEL_MY_FIELDS_QUEUE_DEPTH", "7");
+  env.set("MSA_CHANNEL_MY_FIELDS_ENGINE", "null");
+  const auto s = msa::settings_from_environment("my-fields", msa::ChannelSettings{});
+  EXPECT_EQ(s.policy, msa::Policy::latest_only);
+  EXPECT_EQ(s.queue_depth, 7);
+  EXPECT_EQ(s.engine, "null");
+  env.set("MSA_CHANNEL_MY_FIELDS_POLICY", "drop_some");
+  EXPECT_THROW(msa::settings_from_environment("my-fields", msa::ChannelSettings{}), msa::ConfigError);
+  env.set("MSA_CHANNEL_MY_FIELDS_POLICY", "block");
+  env.set("MSA_CHANNEL_MY_FIELDS_QUEUE_DEPTH", "many");
+  EXPECT_THROW(msa::settings_from_environment("my-fields", msa::ChannelSettings{}), msa::ConfigError);
+}
+
+}  // namespace
