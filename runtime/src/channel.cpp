@@ -143,7 +143,8 @@ std::vector<Box> gather_boxes(MPI_Comm comm, const Box& mine) {
 
 // Rank 0s swap descriptions over the inter-communicator, waiting at most
 // `timeout`; the outcome is broadcast so every rank of the side agrees.
-Side handshake(const std::string& name, const Side& mine, MPI_Comm inter, MPI_Comm local, int tag, double timeout) {
+Side handshake(const std::string& name, const std::string& peer, const Side& mine, MPI_Comm inter, MPI_Comm local,
+               int tag, double timeout) {
   int rank = 0;
   check_mpi(MPI_Comm_rank(local, &rank), "channel handshake");
   std::string result;  // "ok:<json>" or "error:<message>"
@@ -172,9 +173,9 @@ Side handshake(const std::string& name, const Side& mine, MPI_Comm inter, MPI_Co
     } else {
       MPI_Request_free(&send);  // small and eager: MPI completes it; a late peer finds it
       result = fmt::format(
-          "error:channel '{}': {} opened it but the {} side ('{}') did not within {:.0f} s "
+          "error:channel '{}': {} opened it, but {} component '{}' did not within {:.0f} s "
           "(open_timeout; MSA_CHANNEL_<NAME>_OPEN_TIMEOUT)",
-          name, mine.describe(), mine.producer ? "consumer" : "producer", mine.producer ? "to" : "from", timeout);
+          name, mine.describe(), mine.producer ? "the consuming" : "the producing", peer, timeout);
     }
   }
   int length = static_cast<int>(result.size());
@@ -345,7 +346,8 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   mine.global = decomposition.global;
   mine.boxes = gather_boxes(session.component(), decomposition.box);
   mine.engine = settings.engine;
-  const Side theirs = handshake(name, mine, plan.inter, plan.local, plan.tag_base + kTagHello, settings.open_timeout);
+  const Side theirs =
+      handshake(name, peer, mine, plan.inter, plan.local, plan.tag_base + kTagHello, settings.open_timeout);
   if (theirs.producer == producer)
     throw ChannelError(fmt::format("channel '{}': both sides {}: {}; {}", name, producer ? "produce" : "consume",
                                    mine.describe(), theirs.describe()));

@@ -279,7 +279,8 @@ TEST(Channel, NoPeerAtOpenIsAnErrorAfterTheTimeout) {
       job.channel("lonely").decomposition(decomposition(job, {4})).open_timeout(1).open<double>();
       ADD_FAILURE() << "open did not time out";
     } catch (const msa::ChannelError& e) {
-      EXPECT_NE(std::string(e.what()).find("the consumer side ('to') did not within 1 s"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("opened it, but the consuming component 'cluster' did not within 1 s"),
+                std::string::npos)
           << e.what();
     }
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -4,10 +4,12 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "msa/channel.hpp"
@@ -96,5 +98,20 @@ std::string encode_attributes(const Attributes& attributes);
 Attributes decode_attributes(const std::string& bytes);
 
 double seconds_now();
+
+/// Waiting on MPI: spin first (a step often arrives within microseconds and
+/// sleeping would add tens of them), then sleep in short slices so that an
+/// idle wait does not take a core from ranks that share it.
+class Backoff {
+public:
+  void pause() {
+    if (++m_rounds < kSpinRounds) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(m_rounds < kSpinRounds + 100 ? 5 : 50));
+  }
+
+private:
+  static constexpr int kSpinRounds = 20000;
+  int m_rounds = 0;
+};
 
 }  // namespace msa::detail

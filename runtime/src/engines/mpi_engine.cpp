@@ -108,13 +108,14 @@ class MpiProducer final : public Engine {
       Decision d;
       if (m_leader) {
         const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        Backoff backoff;
         while (!m_pending.empty() && !m_detached && !window_free()) {
           if (seconds_now() > deadline) {
             d.error = 1;
             d.waiting_for = m_sent;
             break;
           }
-          wait_a_little();
+          backoff.pause();
           poll_acks();
         }
         if (m_detached) d.outcome = kClearThenEnqueue;  // here: discard what is queued
@@ -144,6 +145,7 @@ class MpiProducer final : public Engine {
         m_inflight.push_back(std::move(f));
       }
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Backoff backoff;
     while (!m_inflight.empty()) {
       reap();
       if (m_inflight.empty()) break;
@@ -152,7 +154,7 @@ class MpiProducer final : public Engine {
             fmt::format("channel '{}': consumer component '{}' did not receive the last steps within "
                         "{:.0f} s; it is stuck or gone (producer rank {})",
                         m_plan.name, m_plan.peer, m_plan.settings.peer_timeout, m_plan.my_rank));
-      wait_a_little();
+      backoff.pause();
     }
   }
 
@@ -205,8 +207,6 @@ class MpiProducer final : public Engine {
 
   bool window_free() const { return m_sent - m_consumed < kWindow; }
 
-  void wait_a_little() const { std::this_thread::sleep_for(std::chrono::microseconds(20)); }
-
   // Leader: what this put does. Waits (policy block) for room first.
   Decision decide() {
     Decision d;
@@ -229,13 +229,14 @@ class MpiProducer final : public Engine {
     switch (m_plan.settings.policy) {
       case Policy::block: {
         const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        Backoff backoff;
         while (!(pending < capacity || (pending == 0 && can_send()))) {
           if (seconds_now() > deadline) {
             d.error = 1;
             d.waiting_for = m_consumed;
             return d;
           }
-          wait_a_little();
+          backoff.pause();
           poll_acks();
           if (m_detached) {
             d.outcome = kDropNew;
@@ -478,15 +479,26 @@ class MpiConsumer final : public Engine {
           m_plan.header_only_me
               ? 0
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
-      m_buffers.push_back(std::make_shared<Buffer>(sizeof(WireHeader) + payload));
+      m_buffers.push_back(take_buffer(sizeof(WireHeader) + payload));
       check_mpi(MPI_Irecv(m_buffers.back()->data(), static_cast<int>(m_buffers.back()->size()), MPI_BYTE, p,
                           tag(kTagData), m_plan.inter, &m_requests[i]),
                 fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p));
     }
   }
 
+  // A receive buffer: one no frame holds any more, or a new one. Reusing
+  // them keeps fresh pages (and their faults) out of the steady state.
+  BufferPtr take_buffer(std::size_t size) {
+    for (auto& b : m_pool)
+      if (b.use_count() == 1 && b->size() == size) return b;
+    auto b = std::make_shared<Buffer>(size);
+    if (m_pool.size() < 8) m_pool.push_back(b);
+    return b;
+  }
+
   void wait_for_step() {
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Backoff backoff;
     while (true) {
       int done = 0;
       check_mpi(MPI_Testall(static_cast<int>(m_requests.size()), m_requests.data(), &done, MPI_STATUSES_IGNORE),
@@ -503,7 +515,7 @@ class MpiConsumer final : public Engine {
             "(consumer rank {}). Raise peer_timeout if the producer is just slow",
             m_plan.name, m_plan.peer, list, m_plan.settings.peer_timeout, m_plan.my_rank));
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(10));
+      backoff.pause();
     }
   }
 
@@ -514,8 +526,10 @@ class MpiConsumer final : public Engine {
               fmt::format("channel '{}': attributes", m_plan.name));
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
     int done = 0;
+    Backoff backoff;
     while (!done) {
       check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': attributes", m_plan.name));
+      if (!done) backoff.pause();
       if (!done && seconds_now() > deadline) {
         MPI_Cancel(&r);
         MPI_Request_free(&r);
@@ -539,6 +553,7 @@ class MpiConsumer final : public Engine {
   // Drops completed ack sends; with `wait`, waits for all (bounded).
   void finish_acks(bool wait = true) {
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Backoff backoff;
     while (!m_ack_requests.empty()) {
       int done = 0;
       check_mpi(MPI_Test(&m_ack_requests.front(), &done, MPI_STATUS_IGNORE),
@@ -549,13 +564,14 @@ class MpiConsumer final : public Engine {
         continue;
       }
       if (!wait || seconds_now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(10));
+      backoff.pause();
     }
   }
 
   ChannelPlan m_plan;
   std::vector<int> m_sources;
   std::vector<BufferPtr> m_buffers;
+  std::vector<BufferPtr> m_pool;
   std::vector<MPI_Request> m_requests;
   std::vector<std::unique_ptr<int64_t>> m_ack_values;
   std::vector<MPI_Request> m_ack_requests;

@@ -1,0 +1,408 @@
+// apps/bench/channel: channels against hand-written MPI, in one run.
+//   mpirun -np 8 --oversubscribe msa_bench_channel [--quick] [--json FILE]
+// 1->1 (world ranks 0 -> 1): bandwidth from 8 B to 64 MiB vs an osu_bw-style
+// window of MPI_Isend/Irecv, latency vs an MPI ping-pong, and the time put()
+// keeps the producer when the queue has room vs a plain memcpy of the
+// payload. M x N 4->2 (6 ranks) and 3->5 (8 ranks) vs MPI_Alltoallv of the
+// same boxes. Every figure is a median of repeated measurements; ranks not in
+// a case wait asleep.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <msa/msa.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct Env {
+  int rank = 0, size = 0;
+  bool quick = false;
+  nlohmann::json records = nlohmann::json::array();
+};
+
+// Waits for every rank without keeping a core busy (idle ranks of a case).
+void sleepy_barrier() {
+  MPI_Request r;
+  MPI_Ibarrier(MPI_COMM_WORLD, &r);
+  int done = 0;
+  while (!done) {
+    MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::string fmt_goal(const std::string& better, double goal) {
+  char b[64];
+  std::snprintf(b, sizeof b, "  goal %s %.2f", better == "higher" ? ">=" : "<=", goal);
+  return b;
+}
+
+void record(Env& env, const std::string& case_name, const std::string& metric, const std::string& unit, double msa,
+            double baseline, const std::string& baseline_name, const std::string& better, double goal,
+            const std::string& note = "") {
+  const double ratio = baseline > 0 ? msa / baseline : 0;
+  nlohmann::json r = {{"bench", "channel"},
+                      {"case", case_name},
+                      {"metric", metric},
+                      {"unit", unit},
+                      {"msa", msa},
+                      {"baseline", baseline},
+                      {"baseline_name", baseline_name},
+                      {"ratio", ratio},
+                      {"better", better}};
+  if (goal > 0) r["goal"] = goal;
+  if (!note.empty()) r["note"] = note;
+  env.records.push_back(r);
+  std::printf("channel %-22s %-10s msa %10.3f %-5s baseline %10.3f %-5s (%s)  ratio %.3f%s%s\n", case_name.c_str(),
+              metric.c_str(), msa, unit.c_str(), baseline, unit.c_str(), baseline_name.c_str(), ratio,
+              goal > 0 ? fmt_goal(better, goal).c_str() : "", note.empty() ? "" : ("  " + note).c_str());
+  std::fflush(stdout);
+}
+
+// A Session for `layout` (booster produces, cluster consumes, host idles).
+std::unique_ptr<msa::Session> session_for(const std::string& layout) {
+  setenv("MSA_LAYOUT", layout.c_str(), 1);
+  setenv("MSA_BIND", "none", 1);  // keep mpirun's binding; several cases share the ranks
+  return std::make_unique<msa::Session>();
+}
+
+// --- 1 -> 1 -----------------------------------------------------------------
+
+// osu_bw: a window of Isends, the receiver acknowledges each window.
+double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int iterations) {
+  std::vector<char> buffer(bytes), ack(4);
+  MPI_Barrier(pair);
+  const double t0 = now();
+  std::vector<MPI_Request> req(static_cast<std::size_t>(window));
+  for (int it = 0; it < iterations; ++it) {
+    for (int w = 0; w < window; ++w) {
+      if (me == 0)
+        MPI_Isend(buffer.data(), static_cast<int>(bytes), MPI_BYTE, 1, 1, pair, &req[static_cast<std::size_t>(w)]);
+      else
+        MPI_Irecv(buffer.data(), static_cast<int>(bytes), MPI_BYTE, 0, 1, pair, &req[static_cast<std::size_t>(w)]);
+    }
+    MPI_Waitall(window, req.data(), MPI_STATUSES_IGNORE);
+    if (me == 0)
+      MPI_Recv(ack.data(), 4, MPI_BYTE, 1, 2, pair, MPI_STATUS_IGNORE);
+    else
+      MPI_Send(ack.data(), 4, MPI_BYTE, 0, 2, pair);
+  }
+  const double t = now() - t0;
+  return static_cast<double>(bytes) * window * iterations / t / 1e9;
+}
+
+// The same bytes through a channel, as many steps; timed on the consumer from
+// the first frame to the last (so the pipeline is full), in GB/s.
+double channel_bandwidth(msa::Session& s, const std::string& name, std::size_t bytes, int steps) {
+  const int64_t n = static_cast<int64_t>(std::max<std::size_t>(1, bytes / sizeof(double)));
+  const auto d = msa::Decomposition::of({n}, msa::Box::whole({n}));
+  double gbs = 0;
+  if (s.component_name() == "booster") {
+    auto ch = s.channel(name).to("cluster").decomposition(d).queue_depth(4).open<double>();
+    Kokkos::View<double*> v("v", static_cast<std::size_t>(n));
+    for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
+    ch.close();
+  } else {
+    auto ch = s.channel(name).from("booster").decomposition(d).queue_depth(4).open<double>();
+    double first = 0, last = 0;
+    int got = 0;
+    while (auto f = ch.get()) {
+      last = now();
+      if (got++ == 0) first = last;
+    }
+    ch.close();
+    gbs = static_cast<double>(n * sizeof(double)) * (got - 1) / (last - first) / 1e9;
+  }
+  return gbs;
+}
+
+double raw_latency(MPI_Comm pair, int me, int iterations) {
+  double x = 0;
+  MPI_Barrier(pair);
+  const double t0 = now();
+  for (int i = 0; i < iterations; ++i) {
+    if (me == 0) {
+      MPI_Send(&x, 1, MPI_DOUBLE, 1, 3, pair);
+      MPI_Recv(&x, 1, MPI_DOUBLE, 1, 3, pair, MPI_STATUS_IGNORE);
+    } else {
+      MPI_Recv(&x, 1, MPI_DOUBLE, 0, 3, pair, MPI_STATUS_IGNORE);
+      MPI_Send(&x, 1, MPI_DOUBLE, 0, 3, pair);
+    }
+  }
+  return (now() - t0) / iterations / 2 * 1e6;
+}
+
+// Ping-pong through two channels (one each way), one double a step: us one way.
+double channel_latency(msa::Session& s, MPI_Comm pair, int iterations, int round) {
+  const auto d = msa::Decomposition::of({1}, msa::Box::whole({1}));
+  const bool booster = s.component_name() == "booster";
+  const std::string ping = "ping" + std::to_string(round), pong = "pong" + std::to_string(round);
+  // Both sides open "ping" first, then "pong": open() waits for the peer.
+  auto first = booster ? s.channel(ping).to("cluster").decomposition(d).open<double>()
+                       : s.channel(ping).from("booster").decomposition(d).open<double>();
+  auto second = booster ? s.channel(pong).from("cluster").decomposition(d).open<double>()
+                        : s.channel(pong).to("booster").decomposition(d).open<double>();
+  auto& out = booster ? first : second;
+  auto& in = booster ? second : first;
+  Kokkos::View<double*> v("v", 1);
+  MPI_Barrier(pair);
+  const double t0 = now();
+  for (int i = 0; i < iterations; ++i) {
+    if (booster) {
+      out.put(i, 0, v);
+      in.get();
+    } else {
+      in.get();
+      out.put(i, 0, v);
+    }
+  }
+  const double us = (now() - t0) / iterations / 2 * 1e6;
+  out.close();
+  while (in.get()) {
+  }
+  in.close();
+  return us;
+}
+
+// put() with room in the queue vs memcpy of the same bytes (ms, medians).
+std::pair<double, double> put_vs_memcpy(msa::Session& s, std::size_t bytes, int steps) {
+  const int64_t n = static_cast<int64_t>(bytes / sizeof(double));
+  const auto d = msa::Decomposition::of({n}, msa::Box::whole({n}));
+  double put_ms = 0, copy_ms = 0;
+  if (s.component_name() == "booster") {
+    auto ch = s.channel("blocked").to("cluster").decomposition(d).queue_depth(8).open<double>();
+    Kokkos::View<double*> v("v", static_cast<std::size_t>(n));
+    Kokkos::deep_copy(v, 1.0);
+    std::vector<double> puts, copies;
+    std::vector<double> dst(static_cast<std::size_t>(n), 0.0);
+    for (int step = 0; step < steps; ++step) {
+      double t0 = now();
+      ch.put(step, 0, v);
+      puts.push_back(now() - t0);
+      t0 = now();
+      std::memcpy(dst.data(), v.data(), bytes);
+      copies.push_back(now() - t0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // "compute": the consumer keeps up
+    }
+    ch.close();
+    puts.erase(puts.begin(), puts.begin() + std::min<std::ptrdiff_t>(3, static_cast<std::ptrdiff_t>(puts.size() / 2)));
+    put_ms = median(puts) * 1e3;
+    copy_ms = median(copies) * 1e3;
+  } else {
+    auto ch = s.channel("blocked").from("booster").decomposition(d).queue_depth(8).open<double>();
+    while (ch.get()) {
+    }
+    ch.close();
+  }
+  return {put_ms, copy_ms};
+}
+
+void one_to_one(Env& env) {
+  auto s =
+      session_for("booster:1,cluster:1" + (env.size > 2 ? ",host:" + std::to_string(env.size - 2) : std::string()));
+  const bool active = s->component_name() != "host";
+  MPI_Comm pair;
+  MPI_Comm_split(MPI_COMM_WORLD, active ? 0 : MPI_UNDEFINED, env.rank, &pair);
+  if (active) {
+    const int me = env.rank;  // world ranks 0 and 1
+    std::vector<std::size_t> sizes;
+    for (std::size_t b = 8; b <= (env.quick ? std::size_t{4} << 20 : std::size_t{64} << 20); b *= env.quick ? 8 : 4)
+      sizes.push_back(b);
+    const int repeats = env.quick ? 3 : 5;
+    for (std::size_t bytes : sizes) {
+      const int window = static_cast<int>(std::clamp<std::size_t>((std::size_t{256} << 20) / bytes, 1, 64));
+      const std::size_t per_round = std::max<std::size_t>(bytes * window, 1);
+      const int iterations = static_cast<int>(
+          std::clamp<std::size_t>((env.quick ? std::size_t{64} << 20 : std::size_t{512} << 20) / per_round, 2, 200));
+      std::vector<double> raw, msa;
+      for (int r = 0; r < repeats; ++r) {
+        raw.push_back(raw_bandwidth(pair, me, bytes, window, iterations));
+        msa.push_back(channel_bandwidth(*s, "bw" + std::to_string(bytes) + "-" + std::to_string(r), bytes,
+                                        std::max(window * iterations, 8)));
+      }
+      // The consumer measured the channel; raw is measured on both.
+      double m = median(msa), b = median(raw);
+      MPI_Bcast(&m, 1, MPI_DOUBLE, 1, pair);
+      if (me == 0)
+        record(env, "1to1 bytes=" + std::to_string(bytes), "bandwidth", "GB/s", m, b, "raw MPI Isend/Irecv window",
+               "higher", bytes >= (std::size_t{1} << 20) ? 0.95 : 0);
+    }
+    std::vector<double> raw_l, msa_l;
+    const int iterations = env.quick ? 500 : 5000;
+    for (int r = 0; r < repeats; ++r) {
+      raw_l.push_back(raw_latency(pair, me, iterations));
+      msa_l.push_back(channel_latency(*s, pair, iterations, r));
+    }
+    if (me == 0) {
+      const double m = median(msa_l), b = median(raw_l);
+      record(env, "1to1 bytes=8", "latency", "us", m, b, "raw MPI ping-pong", "lower", 0,
+             std::string("goal: msa <= baseline + 0.5 us; difference ") + std::to_string(m - b) + " us");
+    }
+    const std::size_t big = env.quick ? std::size_t{16} << 20 : std::size_t{64} << 20;
+    const auto [put_ms, copy_ms] = put_vs_memcpy(*s, big, env.quick ? 8 : 16);
+    if (me == 0)
+      record(env, "1to1 bytes=" + std::to_string(big), "put_blocked", "ms", put_ms, copy_ms, "memcpy of the payload",
+             "lower", 1.1);
+    MPI_Comm_free(&pair);
+  }
+  s.reset();
+  sleepy_barrier();
+}
+
+// --- M x N ------------------------------------------------------------------
+
+void m_by_n(Env& env, int producers, int consumers) {
+  const int used = producers + consumers;
+  if (env.size < used) {
+    if (env.rank == 0)
+      std::printf("channel %dto%d: skipped (needs %d ranks, have %d)\n", producers, consumers, used, env.size);
+    return;
+  }
+  std::string layout = "booster:" + std::to_string(producers) + ",cluster:" + std::to_string(consumers);
+  if (env.size > used) layout += ",host:" + std::to_string(env.size - used);
+  auto s = session_for(layout);
+  const std::string role = s->component_name();
+  MPI_Comm group;  // producers then consumers, for the Alltoallv baseline
+  MPI_Comm_split(MPI_COMM_WORLD, role == "host" ? MPI_UNDEFINED : 0, env.rank, &group);
+  const int64_t edge = env.quick ? 48 : 96;
+  const std::vector<int64_t> global = {edge, edge, edge};
+  const int64_t step_bytes = edge * edge * edge * static_cast<int64_t>(sizeof(double));
+  const int steps = env.quick ? 10 : 30, repeats = env.quick ? 3 : 5;
+  std::vector<msa::Box> pboxes, cboxes;
+  for (int p = 0; p < producers; ++p) pboxes.push_back(msa::block_along(global, 0, producers, p));
+  for (int c = 0; c < consumers; ++c) cboxes.push_back(msa::block_along(global, 2, consumers, c));
+  const std::string name = std::to_string(producers) + "to" + std::to_string(consumers);
+
+  std::vector<double> msa_t, raw_t;
+  if (role != "host") {
+    const bool producer = role == "booster";
+    const int me = s->component().rank();
+    const msa::Box mine = producer ? pboxes[static_cast<std::size_t>(me)] : cboxes[static_cast<std::size_t>(me)];
+    Kokkos::View<double***, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(mine.count[0]),
+                                                   static_cast<std::size_t>(mine.count[1]),
+                                                   static_cast<std::size_t>(mine.count[2]));
+    Kokkos::deep_copy(v, 1.0);
+    for (int r = 0; r < repeats; ++r) {
+      // Channel: time per step on the slowest consumer, pipeline full.
+      double per_step = 0;
+      const auto d = msa::Decomposition::of(global, mine);
+      if (producer) {
+        auto ch = s->channel("mxn" + std::to_string(r)).to("cluster").decomposition(d).queue_depth(4).open<double>();
+        for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
+        ch.close();
+      } else {
+        auto ch = s->channel("mxn" + std::to_string(r)).from("booster").decomposition(d).queue_depth(4).open<double>();
+        double first = 0, last = 0;
+        int got = 0;
+        while (auto f = ch.get()) {
+          last = now();
+          if (got++ == 0) first = last;
+        }
+        ch.close();
+        per_step = (last - first) / (got - 1);
+      }
+      double slowest = 0;
+      MPI_Allreduce(&per_step, &slowest, 1, MPI_DOUBLE, MPI_MAX, group);
+      msa_t.push_back(slowest);
+
+      // Alltoallv of the same boxes: producers pack their parts, consumers unpack.
+      const int n = producers + consumers;
+      std::vector<int> scount(static_cast<std::size_t>(n), 0), sdispl(static_cast<std::size_t>(n), 0),
+          rcount(static_cast<std::size_t>(n), 0), rdispl(static_cast<std::size_t>(n), 0);
+      std::vector<msa::Box> parts(static_cast<std::size_t>(n));
+      int64_t stotal = 0, rtotal = 0;
+      for (int q = 0; q < n; ++q) {
+        const auto qi = static_cast<std::size_t>(q);
+        if (producer && q >= producers) parts[qi] = mine.intersect(cboxes[qi - static_cast<std::size_t>(producers)]);
+        if (!producer && q < producers) parts[qi] = pboxes[qi].intersect(mine);
+        const int64_t count = parts[qi].ndims ? parts[qi].volume() : 0;
+        if (producer) {
+          scount[qi] = static_cast<int>(count);
+          sdispl[qi] = static_cast<int>(stotal);
+          stotal += count;
+        } else {
+          rcount[qi] = static_cast<int>(count);
+          rdispl[qi] = static_cast<int>(rtotal);
+          rtotal += count;
+        }
+      }
+      std::vector<double> sendbuf(static_cast<std::size_t>(std::max<int64_t>(stotal, 1))),
+          recvbuf(static_cast<std::size_t>(std::max<int64_t>(rtotal, 1)));
+      MPI_Barrier(group);
+      const double t0 = now();
+      for (int step = 0; step < steps; ++step) {
+        if (producer)
+          for (int q = producers; q < n; ++q)
+            msa::detail::pack_view(v, mine, parts[static_cast<std::size_t>(q)],
+                                   sendbuf.data() + sdispl[static_cast<std::size_t>(q)]);
+        MPI_Alltoallv(sendbuf.data(), scount.data(), sdispl.data(), MPI_DOUBLE, recvbuf.data(), rcount.data(),
+                      rdispl.data(), MPI_DOUBLE, group);
+        if (!producer)
+          for (int q = 0; q < producers; ++q)
+            msa::detail::unpack_view(v, mine, parts[static_cast<std::size_t>(q)],
+                                     recvbuf.data() + rdispl[static_cast<std::size_t>(q)]);
+      }
+      double t = (now() - t0) / steps, tmax = 0;
+      MPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, group);
+      raw_t.push_back(tmax);
+    }
+    if (env.rank == 0) {
+      const double m = static_cast<double>(step_bytes) / median(msa_t) / 1e9;
+      const double b = static_cast<double>(step_bytes) / median(raw_t) / 1e9;
+      record(env, name + " bytes=" + std::to_string(step_bytes), "bandwidth", "GB/s", m, b,
+             "MPI_Alltoallv of the same boxes", "higher", 0.90);
+    }
+    MPI_Comm_free(&group);
+  }
+  s.reset();
+  sleepy_barrier();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Channel benchmark: msa channels vs hand-written MPI in the same run"};
+  Env env;
+  std::string json_file;
+  app.add_flag("--quick", env.quick, "Small sizes and few repetitions (seconds)");
+  app.add_option("--json", json_file, "Write the records as a JSON array to FILE");
+  CLI11_PARSE(app, argc, argv);
+
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &env.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &env.size);
+  Kokkos::initialize(argc, argv);  // outlives the Sessions of the cases
+  int rc = 0;
+  try {
+    if (env.size < 2) throw msa::ConfigError("run with at least 2 ranks (8 for every case): mpirun -np 8 ...");
+    one_to_one(env);
+    m_by_n(env, 4, 2);
+    m_by_n(env, 3, 5);
+    if (env.rank == 0 && !json_file.empty()) {
+      std::ofstream out(json_file);
+      out << env.records.dump(2) << "\n";
+      if (!out) throw msa::IoError("cannot write " + json_file);
+      std::printf("records written to %s\n", json_file.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "msa_bench_channel: rank %d: %s\n", env.rank, e.what());
+    rc = 1;
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  Kokkos::finalize();
+  MPI_Finalize();
+  return rc;
+}
