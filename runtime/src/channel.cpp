@@ -378,9 +378,10 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
     if (plan.step_bytes > settings.max_bytes)
       throw ChannelError(fmt::format("channel '{}': one step is {} bytes, more than max_bytes = {}", name,
                                      plan.step_bytes, settings.max_bytes));
-    // The budget covers the queued steps and the one in flight.
-    const int64_t steps = settings.max_bytes / std::max<int64_t>(1, plan.step_bytes) - 1;
-    plan.pending_capacity = static_cast<int>(std::min<int64_t>(settings.queue_depth, steps));
+    // The budget covers the steps in flight and the queued ones.
+    const int64_t steps = settings.max_bytes / std::max<int64_t>(1, plan.step_bytes);
+    plan.window = static_cast<int>(std::min<int64_t>(plan.window, steps));
+    plan.pending_capacity = static_cast<int>(std::min<int64_t>(settings.queue_depth, steps - plan.window));
   }
   return std::make_shared<ChannelImpl>(plan, entry.make(plan));
 }

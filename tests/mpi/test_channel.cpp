@@ -296,9 +296,9 @@ TEST(Channel, StuckConsumerIsAnErrorNotAHang) {
     auto ch = job.channel("stuck").decomposition(d).queue_depth(1).peer_timeout(1).open<double>();
     Kokkos::View<double*> v("v", static_cast<std::size_t>(d.box.count[0]));
     if (job.producer) {
-      // One step in flight, one queued, then the third put waits for room that never comes.
+      // Two steps in flight, one queued, then the fourth put waits for room that never comes.
       try {
-        for (int step = 0; step < 3; ++step) ch.put(step, 0, v);
+        for (int step = 0; step < 4; ++step) ch.put(step, 0, v);
         ADD_FAILURE() << "put did not give up";
       } catch (const msa::ChannelError& e) {
         EXPECT_NE(std::string(e.what()).find("consumer component 'cluster' has not taken step #0"), std::string::npos)
@@ -384,8 +384,8 @@ TEST(ChannelPolicy, DropNewestKeepsTheFirstSteps) {
   EXPECT_EQ(r[2], r[0]) << "every step sent arrives";
   EXPECT_EQ(r[3], 0);
   EXPECT_LT(r[4], 19) << "the newest steps are the ones dropped";
-  EXPECT_EQ(r[2], 3) << "one in flight plus two queued, the rest dropped before the consumer took any";
-  EXPECT_EQ(r[4], 2);
+  EXPECT_EQ(r[2], 4) << "two in flight plus two queued, the rest dropped before the consumer took any";
+  EXPECT_EQ(r[4], 3);
 }
 
 TEST(ChannelPolicy, DropOldestKeepsTheNewestSteps) {
@@ -395,7 +395,7 @@ TEST(ChannelPolicy, DropOldestKeepsTheNewestSteps) {
   EXPECT_EQ(r[2], r[0]);
   EXPECT_EQ(r[3], 0);
   EXPECT_EQ(r[4], 19) << "the last step always survives";
-  EXPECT_EQ(r[2], 3) << "the first step (in flight) and the two newest";
+  EXPECT_EQ(r[2], 4) << "the first two steps (in flight) and the two newest";
 }
 
 TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
@@ -404,11 +404,11 @@ TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
   EXPECT_EQ(r[0] + r[1], 20);
   EXPECT_EQ(r[2], r[0]);
   EXPECT_EQ(r[4], 19);
-  EXPECT_EQ(r[2], 2) << "the first step (in flight) and the latest";
+  EXPECT_EQ(r[2], 3) << "the first two steps (in flight) and the latest";
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
-  // 16 int32 = 64 bytes a step; a budget of 128 bytes holds the step in flight and one queued.
+  // 16 int32 = 64 bytes a step; a budget of 128 bytes holds two steps: both in flight, none queued.
   const Split s{1, world_size() - 1};
   Job job(s);
   const auto d = decomposition(job, {16});

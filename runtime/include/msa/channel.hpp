@@ -174,7 +174,14 @@ class ChannelCore {
   virtual const Box& my_box() const = 0;
   /// Producer: for each consumer rank, the part of my box it needs (may be empty).
   virtual const std::vector<Box>& parts() const = 0;
-  using PackFn = std::function<void(int consumer, std::byte* dst)>;
+  /// How an engine gets this rank's part for consumer rank `c`: `pack` copies
+  /// it into contiguous host memory; `direct` returns it in place when it
+  /// already is contiguous host memory (else nullptr), for zero-copy sends.
+  struct PackFn {
+    std::function<void(int consumer, std::byte* dst)> pack;
+    std::function<const std::byte*(int consumer)> direct;
+    void operator()(int consumer, std::byte* dst) const { pack(consumer, dst); }
+  };
   virtual void put(int64_t step, double time, const Attributes& attributes, const PackFn& pack) = 0;
   /// Consumer: the next step unpacked into my box, or nothing at end of stream.
   struct Received {
@@ -213,9 +220,18 @@ class Channel {
     detail::check_extents(view, m_core->my_box(), "channel '" + name() + "': put()");
     const auto& parts = m_core->parts();
     const Box mine = m_core->my_box();
-    m_core->put(step, time, attributes, [&](int consumer, std::byte* dst) {
+    detail::ChannelCore::PackFn source;
+    source.pack = [&](int consumer, std::byte* dst) {
       detail::pack_view(view, mine, parts[static_cast<std::size_t>(consumer)], reinterpret_cast<T*>(dst));
-    });
+    };
+    source.direct = [&](int consumer) -> const std::byte* {
+      if constexpr (detail::host_accessible<View>()) {
+        if (parts[static_cast<std::size_t>(consumer)] == mine && detail::contiguous_right(view))
+          return reinterpret_cast<const std::byte*>(view.data());
+      }
+      return nullptr;
+    };
+    m_core->put(step, time, attributes, source);
   }
 
   /// Consumer: the next frame in this rank's decomposition, or nothing at the

@@ -18,12 +18,12 @@ namespace msa::detail {
 
 /// An uninitialised byte buffer (64-byte aligned payload offset by design).
 class Buffer {
-public:
+ public:
   explicit Buffer(std::size_t size) : m_data(new std::byte[size]), m_size(size) {}
   std::byte* data() { return m_data.get(); }
   std::size_t size() const { return m_size; }
 
-private:
+ private:
   std::unique_ptr<std::byte[]> m_data;
   std::size_t m_size;
 };
@@ -48,8 +48,9 @@ struct ChannelPlan {
   /// header-only messages from rank 0). Consumer: whether I am one of them.
   std::vector<int> header_only;
   bool header_only_me = false;
-  int64_t step_bytes = 0;  ///< payload of one whole step, all ranks together
+  int64_t step_bytes = 0;    ///< payload of one whole step, all ranks together
   int pending_capacity = 1;  ///< steps the producer may queue (after the byte budget)
+  int window = 2;            ///< steps in flight beyond the last one every consumer rank took
   ChannelSettings settings;
   MPI_Comm inter = MPI_COMM_NULL;  ///< to the peer component (borrowed)
   MPI_Comm local = MPI_COMM_NULL;  ///< my component (borrowed)
@@ -71,6 +72,10 @@ constexpr uint64_t kWireMagic = 0x4d53414348414e31ULL;  // "MSACHAN1"
 constexpr uint32_t kFlagEnd = 1u;
 constexpr uint32_t kFlagAttributes = 2u;
 constexpr int kTagHello = 0, kTagData = 1, kTagAck = 2, kTagAttributes = 3;
+/// Payloads of this size or more travel as a message of their own after the
+/// header: contiguous, so shared-memory and RDMA transports copy them once,
+/// straight from the producer's view where it is contiguous.
+constexpr std::size_t kSplitBytes = 64 * 1024;
 
 /// A received step: the header's fields and, per producer rank with a part,
 /// the buffer (header + payload) it sent.
@@ -82,7 +87,7 @@ struct Incoming {
 };
 
 class Engine {
-public:
+ public:
   virtual ~Engine() = default;
   virtual void put(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) = 0;
   virtual std::optional<Incoming> get() = 0;
@@ -103,13 +108,13 @@ double seconds_now();
 /// sleeping would add tens of them), then sleep in short slices so that an
 /// idle wait does not take a core from ranks that share it.
 class Backoff {
-public:
+ public:
   void pause() {
     if (++m_rounds < kSpinRounds) return;
     std::this_thread::sleep_for(std::chrono::microseconds(m_rounds < kSpinRounds + 100 ? 5 : 50));
   }
 
-private:
+ private:
   static constexpr int kSpinRounds = 20000;
   int m_rounds = 0;
 };

@@ -2,9 +2,9 @@
 // ranks whose boxes overlap its own, over the inter-communicator between the
 // two components, with nonblocking sends.
 //
-// Flow control: the consumer acknowledges each step as get() returns it; one
-// step may be in flight beyond the last acknowledged one (so the next step
-// travels while the consumer works on the current one). Steps the producer
+// Flow control: the consumer acknowledges each step as get() returns it; two
+// steps may be in flight beyond the last acknowledged one (so the next steps
+// travel while the consumer works on the current one). Steps the producer
 // cannot send yet wait in its queue of `pending_capacity` steps; when that is
 // full, put() applies the policy, before packing anything. Every decision is
 // taken by the producer's rank 0 (the only one that hears the acks) and
@@ -26,7 +26,6 @@ namespace msa::detail {
 
 namespace {
 
-constexpr int64_t kWindow = 1;     // steps in flight beyond the last acknowledged one
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
 enum Outcome : int32_t { kEnqueue = 0, kDropNew = 1, kDropOldestThenEnqueue = 2, kClearThenEnqueue = 3 };
@@ -73,6 +72,15 @@ class MpiProducer final : public Engine {
     if (d.error) throw stuck_error(d.waiting_for);
 
     for (int i = 0; i < d.send_before; ++i) send_front();
+    // Nothing queued and the step goes out at once: send it from the caller's
+    // memory where that is contiguous (no copy), and wait until MPI is done
+    // with it before returning.
+    if (d.outcome == kEnqueue && d.send_after >= 1 && m_pending.empty()) {
+      send_direct(step, time, attributes, pack);
+      for (int i = 1; i < d.send_after; ++i) send_front();
+      reap();
+      return;
+    }
     switch (d.outcome) {
       case kDropNew:
         ++m_stats.steps_dropped;
@@ -205,7 +213,7 @@ class MpiProducer final : public Engine {
     m_consumed = *std::min_element(m_acked.begin(), m_acked.end());
   }
 
-  bool window_free() const { return m_sent - m_consumed < kWindow; }
+  bool window_free() const { return m_sent - m_consumed < m_plan.window; }
 
   // Leader: what this put does. Waits (policy block) for room first.
   Decision decide() {
@@ -218,7 +226,7 @@ class MpiProducer final : public Engine {
     // Simulate the queue: `pending` steps queued, `sent` handed over.
     auto pending = static_cast<int64_t>(m_pending.size());
     int64_t sent = m_sent;
-    auto can_send = [&] { return sent - m_consumed < kWindow; };
+    auto can_send = [&] { return sent - m_consumed < m_plan.window; };
     while (pending > 0 && can_send()) {
       ++d.send_before;
       --pending;
@@ -346,16 +354,85 @@ class MpiProducer final : public Engine {
     for (int c = 0; c < m_plan.remote_size; ++c) {
       BufferPtr& b = q.parts[static_cast<std::size_t>(c)];
       if (!b) continue;
-      f.requests.push_back(MPI_REQUEST_NULL);
-      check_mpi(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
-                          &f.requests.back()),
-                fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c));
-      m_stats.bytes_sent += static_cast<int64_t>(b->size() - sizeof(WireHeader));
+      const std::size_t payload = b->size() - sizeof(WireHeader);
+      const auto what = fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c);
+      if (payload >= kSplitBytes) {  // header, then the payload on its own (contiguous: single-copy transports)
+        f.requests.push_back(MPI_REQUEST_NULL);
+        check_mpi(
+            MPI_Isend(b->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
+            what);
+        f.requests.push_back(MPI_REQUEST_NULL);
+        check_mpi(MPI_Isend(b->data() + sizeof(WireHeader), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
+                            m_plan.inter, &f.requests.back()),
+                  what);
+      } else {
+        f.requests.push_back(MPI_REQUEST_NULL);
+        check_mpi(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
+                            &f.requests.back()),
+                  what);
+      }
+      m_stats.bytes_sent += static_cast<int64_t>(payload);
       f.buffers.push_back(std::move(b));
     }
     m_inflight.push_back(std::move(f));
     ++m_sent;
     ++m_stats.steps_sent;
+  }
+
+  // Sends a step straight away: parts of at least kSplitBytes that the view
+  // holds contiguously go from there (header first, then the data as it
+  // lies); the rest is packed as usual. Returns when every
+  // direct send has completed, so the caller may change its view.
+  void send_direct(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
+    Queued q{step, time, attributes, {}};
+    q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
+    const uint32_t flags = attributes.empty() ? 0u : kFlagAttributes;
+    std::vector<MPI_Request> direct;
+    std::vector<BufferPtr> headers;
+    for (int c = 0; c < m_plan.remote_size; ++c) {
+      if (!talks_to(c)) continue;
+      const auto payload =
+          static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(c)].volume()) * m_plan.element_size;
+      const std::byte* in_place = payload >= kSplitBytes && pack.direct ? pack.direct(c) : nullptr;
+      if (!in_place) {
+        BufferPtr b = take_buffer(sizeof(WireHeader) + payload);
+        write_header(*b, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
+        if (payload) pack(c, b->data() + sizeof(WireHeader));
+        q.parts[static_cast<std::size_t>(c)] = std::move(b);
+        continue;
+      }
+      auto header = std::make_shared<Buffer>(sizeof(WireHeader));
+      write_header(*header, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
+      headers.push_back(header);
+      const auto what = fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, step, c);
+      direct.push_back(MPI_REQUEST_NULL);
+      check_mpi(MPI_Isend(header->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &direct.back()),
+                what);
+      direct.push_back(MPI_REQUEST_NULL);
+      // MPI only reads the buffer; the cast is for MPI-3's non-const signature in older headers.
+      check_mpi(MPI_Isend(const_cast<std::byte*>(in_place), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
+                          m_plan.inter, &direct.back()),
+                what);
+      m_stats.bytes_sent += static_cast<int64_t>(payload);
+    }
+    m_pending.push_back(std::move(q));
+    send_front();  // attributes and the packed parts
+    for (auto& h : headers) m_inflight.back().buffers.push_back(std::move(h));
+    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Backoff backoff;
+    int done = 0;
+    while (!done) {
+      check_mpi(MPI_Testall(static_cast<int>(direct.size()), direct.data(), &done, MPI_STATUSES_IGNORE),
+                fmt::format("channel '{}': send step {}", m_plan.name, step));
+      if (done) break;
+      if (seconds_now() > deadline) {
+        throw ChannelError(
+            fmt::format("channel '{}': consumer component '{}' did not take step {} within {:.0f} s; "
+                        "it is stuck or gone (producer rank {})",
+                        m_plan.name, m_plan.peer, step, m_plan.settings.peer_timeout, m_plan.my_rank));
+      }
+      backoff.pause();
+    }
   }
 
   // Returns the buffers of completed sends to the pool.
@@ -470,9 +547,14 @@ class MpiConsumer final : public Engine {
  private:
   int tag(int kind) const { return m_plan.tag_base + kind; }
 
+  // Posts the receives of the next step, into [header | payload] buffers;
+  // large payloads come as a message of their own (see kSplitBytes).
   void prefetch() {
     m_buffers.clear();
-    m_requests.assign(m_sources.size(), MPI_REQUEST_NULL);
+    m_requests.clear();
+    m_request_source.clear();
+    m_request_buffer.clear();
+    m_request_payload.clear();
     for (std::size_t i = 0; i < m_sources.size(); ++i) {
       const int p = m_sources[i];
       const auto payload =
@@ -480,9 +562,22 @@ class MpiConsumer final : public Engine {
               ? 0
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
       m_buffers.push_back(take_buffer(sizeof(WireHeader) + payload));
-      check_mpi(MPI_Irecv(m_buffers.back()->data(), static_cast<int>(m_buffers.back()->size()), MPI_BYTE, p,
-                          tag(kTagData), m_plan.inter, &m_requests[i]),
-                fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p));
+      std::byte* data = m_buffers.back()->data();
+      const auto what = fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p);
+      auto post = [&](std::byte* at, std::size_t bytes, bool payload_only) {
+        m_requests.push_back(MPI_REQUEST_NULL);
+        m_request_source.push_back(p);
+        m_request_buffer.push_back(at);
+        m_request_payload.push_back(payload_only ? 1 : 0);
+        check_mpi(MPI_Irecv(at, static_cast<int>(bytes), MPI_BYTE, p, tag(kTagData), m_plan.inter, &m_requests.back()),
+                  what);
+      };
+      if (payload >= kSplitBytes) {
+        post(data, sizeof(WireHeader), false);
+        post(data + sizeof(WireHeader), payload, true);
+      } else {
+        post(data, sizeof(WireHeader) + payload, false);
+      }
     }
   }
 
@@ -500,14 +595,23 @@ class MpiConsumer final : public Engine {
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
     Backoff backoff;
     while (true) {
-      int done = 0;
-      check_mpi(MPI_Testall(static_cast<int>(m_requests.size()), m_requests.data(), &done, MPI_STATUSES_IGNORE),
-                fmt::format("channel '{}': receive", m_plan.name));
-      if (done) return;
+      // One by one (MPI_Testall leaves them all open until all are done): a
+      // finished header may be an end of stream with no payload behind it.
+      bool open = false;
+      for (auto& r : m_requests) {
+        if (r == MPI_REQUEST_NULL) continue;
+        int done = 0;
+        check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': receive", m_plan.name));
+        open = open || !done;
+      }
+      if (!open) return;
+      cancel_payloads_after_end();
       if (seconds_now() > deadline) {
         std::vector<std::string> missing;
         for (std::size_t i = 0; i < m_requests.size(); ++i)
-          if (m_requests[i] != MPI_REQUEST_NULL) missing.push_back(std::to_string(m_sources[i]));
+          if (m_requests[i] != MPI_REQUEST_NULL &&
+              std::find(missing.begin(), missing.end(), std::to_string(m_request_source[i])) == missing.end())
+            missing.push_back(std::to_string(m_request_source[i]));
         std::string list;
         for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
         throw ChannelError(fmt::format(
@@ -516,6 +620,20 @@ class MpiConsumer final : public Engine {
             m_plan.name, m_plan.peer, list, m_plan.settings.peer_timeout, m_plan.my_rank));
       }
       backoff.pause();
+    }
+  }
+
+  // An end of stream is a header alone: where a separate payload receive was
+  // posted behind a header that turned out to be the end, withdraw it.
+  void cancel_payloads_after_end() {
+    for (std::size_t i = 0; i + 1 < m_requests.size(); ++i) {
+      if (m_requests[i] != MPI_REQUEST_NULL || m_request_payload[i + 1] == 0 || m_requests[i + 1] == MPI_REQUEST_NULL)
+        continue;  // header still open, or the next receive is not this header's payload, or it is done
+      WireHeader h;
+      std::memcpy(&h, m_request_buffer[i], sizeof h);
+      if (!(h.flags & kFlagEnd)) continue;
+      MPI_Cancel(&m_requests[i + 1]);
+      MPI_Wait(&m_requests[i + 1], MPI_STATUS_IGNORE);
     }
   }
 
@@ -573,6 +691,9 @@ class MpiConsumer final : public Engine {
   std::vector<BufferPtr> m_buffers;
   std::vector<BufferPtr> m_pool;
   std::vector<MPI_Request> m_requests;
+  std::vector<int> m_request_source;         // producer rank of each posted receive
+  std::vector<std::byte*> m_request_buffer;  // where it lands
+  std::vector<char> m_request_payload;       // 1: a payload posted on its own behind the previous (header) receive
   std::vector<std::unique_ptr<int64_t>> m_ack_values;
   std::vector<MPI_Request> m_ack_requests;
   int64_t m_received = 0;
