@@ -103,29 +103,35 @@ double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int i
   return static_cast<double>(bytes) * window * iterations / t / 1e9;
 }
 
-// The same bytes through a channel, as many steps; timed on the consumer from
-// the first frame to the last (so the pipeline is full), in GB/s.
+// Streams `steps` + 1 steps of `v` through channel `name` (booster -> cluster);
+// returns, on consumer ranks, the seconds per step from the first frame to the
+// last (the pipeline full), 0 on producer ranks.
+template <class View>
+double stream_steps(msa::Session& s, const std::string& name, const msa::Decomposition& d, const View& v, int steps) {
+  if (s.component_name() == "booster") {
+    auto ch = s.channel(name).to("cluster").decomposition(d).queue_depth(4).template open<double>();
+    for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
+    ch.close();
+    return 0;
+  }
+  auto ch = s.channel(name).from("booster").decomposition(d).queue_depth(4).template open<double>();
+  double first = 0, last = 0;
+  int got = 0;
+  while (auto f = ch.get()) {
+    last = now();
+    if (got++ == 0) first = last;
+  }
+  ch.close();
+  return (last - first) / (got - 1);
+}
+
+// The same bytes through a channel, as many steps, in GB/s (on the consumer).
 double channel_bandwidth(msa::Session& s, const std::string& name, std::size_t bytes, int steps) {
   const int64_t n = static_cast<int64_t>(std::max<std::size_t>(1, bytes / sizeof(double)));
   const auto d = msa::Decomposition::of({n}, msa::Box::whole({n}));
-  double gbs = 0;
-  if (s.component_name() == "booster") {
-    auto ch = s.channel(name).to("cluster").decomposition(d).queue_depth(4).open<double>();
-    Kokkos::View<double*> v("v", static_cast<std::size_t>(n));
-    for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
-    ch.close();
-  } else {
-    auto ch = s.channel(name).from("booster").decomposition(d).queue_depth(4).open<double>();
-    double first = 0, last = 0;
-    int got = 0;
-    while (auto f = ch.get()) {
-      last = now();
-      if (got++ == 0) first = last;
-    }
-    ch.close();
-    gbs = static_cast<double>(n * sizeof(double)) * (got - 1) / (last - first) / 1e9;
-  }
-  return gbs;
+  Kokkos::View<double*> v("v", static_cast<std::size_t>(n));
+  const double per_step = stream_steps(s, name, d, v, steps);
+  return per_step > 0 ? static_cast<double>(n * sizeof(double)) / per_step / 1e9 : 0;
 }
 
 double raw_latency(MPI_Comm pair, int me, int iterations) {
@@ -296,23 +302,8 @@ void m_by_n(Env& env, int producers, int consumers) {
     Kokkos::deep_copy(v, 1.0);
     for (int r = 0; r < repeats; ++r) {
       // Channel: time per step on the slowest consumer, pipeline full.
-      double per_step = 0;
-      const auto d = msa::Decomposition::of(global, mine);
-      if (producer) {
-        auto ch = s->channel("mxn" + std::to_string(r)).to("cluster").decomposition(d).queue_depth(4).open<double>();
-        for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
-        ch.close();
-      } else {
-        auto ch = s->channel("mxn" + std::to_string(r)).from("booster").decomposition(d).queue_depth(4).open<double>();
-        double first = 0, last = 0;
-        int got = 0;
-        while (auto f = ch.get()) {
-          last = now();
-          if (got++ == 0) first = last;
-        }
-        ch.close();
-        per_step = (last - first) / (got - 1);
-      }
+      const double per_step =
+          stream_steps(*s, "mxn" + std::to_string(r), msa::Decomposition::of(global, mine), v, steps);
       double slowest = 0;
       MPI_Allreduce(&per_step, &slowest, 1, MPI_DOUBLE, MPI_MAX, group);
       msa_t.push_back(slowest);
