@@ -470,6 +470,14 @@ ChannelSettings settings_from_environment(const std::string& channel, ChannelSet
   number("MAX_BYTES", s.max_bytes);
   number("OPEN_TIMEOUT", s.open_timeout);
   number("PEER_TIMEOUT", s.peer_timeout);
+  if (const auto v = detail::getenv_nonempty((prefix + "ZERO_COPY").c_str())) {
+    if (*v == "1" || *v == "true" || *v == "on")
+      s.zero_copy = true;
+    else if (*v == "0" || *v == "false" || *v == "off")
+      s.zero_copy = false;
+    else
+      throw ConfigError(fmt::format("{}ZERO_COPY='{}': use 1 or 0", prefix, *v));
+  }
   return s;
 }
 

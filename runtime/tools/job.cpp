@@ -106,7 +106,8 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
   if (!detail::is_identifier(name))
     check.fail(node, fmt::format("channel name '{}' may only contain letters, digits, '_' and '-'", name));
   const std::string ctx = fmt::format("[channels.{}]", name);
-  check.reject_unknown_keys(*t, {"engine", "policy", "queue_depth", "max_bytes", "open_timeout"}, ctx);
+  check.reject_unknown_keys(
+      *t, {"engine", "policy", "queue_depth", "max_bytes", "open_timeout", "peer_timeout", "zero_copy"}, ctx);
   ChannelSpec ch;
   ch.name = name;
   ch.line = static_cast<int>(t->source().begin.line);
@@ -123,6 +124,11 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
   ch.queue_depth = check.optional_int(*t, "queue_depth", 1, 0, ctx);
   ch.max_bytes = check.optional_int(*t, "max_bytes", 1, 0, ctx, INT64_MAX);
   ch.open_timeout = check.optional_int(*t, "open_timeout", 1, 0, ctx);
+  ch.peer_timeout = check.optional_int(*t, "peer_timeout", 1, 0, ctx);
+  if (const toml::node* z = t->get("zero_copy")) {
+    if (!z->is_boolean()) check.fail(*z, fmt::format("'zero_copy' in {} must be true or false", ctx));
+    ch.zero_copy = *z->value<bool>() ? 1 : 0;
+  }
   return ch;
 }
 
@@ -143,6 +149,8 @@ EnvList JobSpec::channel_environment() const {
     if (ch.queue_depth) env.emplace_back(prefix + "QUEUE_DEPTH", std::to_string(ch.queue_depth));
     if (ch.max_bytes) env.emplace_back(prefix + "MAX_BYTES", std::to_string(ch.max_bytes));
     if (ch.open_timeout) env.emplace_back(prefix + "OPEN_TIMEOUT", std::to_string(ch.open_timeout));
+    if (ch.peer_timeout) env.emplace_back(prefix + "PEER_TIMEOUT", std::to_string(ch.peer_timeout));
+    if (ch.zero_copy >= 0) env.emplace_back(prefix + "ZERO_COPY", std::to_string(ch.zero_copy));
   }
   return env;
 }

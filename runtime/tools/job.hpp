@@ -35,6 +35,8 @@ struct ChannelSpec {
   int64_t queue_depth = 0;   ///< 0 = default
   int64_t max_bytes = 0;     ///< byte budget of the queue, 0 = default
   int64_t open_timeout = 0;  ///< seconds, 0 = default
+  int64_t peer_timeout = 0;  ///< seconds, 0 = default
+  int zero_copy = -1;        ///< 1 or 0; -1 = default
   int line = 0;
 };
 

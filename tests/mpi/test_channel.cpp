@@ -189,6 +189,36 @@ TEST(Channel, ThreeDimensionalInt32) { stream_and_check<int32_t, 3>("d3", {6, 5,
 TEST(Channel, FourDimensionalInt64) { stream_and_check<int64_t, 4>("d4", {5, 3, 4, 9}, 2); }
 TEST(Channel, Uint8) { stream_and_check<uint8_t, 2>("u8", {8, 31}, 2); }
 
+TEST(Channel, ZeroCopyLargeSteps) {
+  // Steps above the split size go as their own message, from the view itself.
+  const std::vector<int64_t> global = {4, 40000};  // 1.28 MB of doubles
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = msa::Decomposition::of(global, msa::block_along(global, 0, job.size, job.rank));
+    auto ch = job.channel("zero-copy").decomposition(d).zero_copy().open<double>();
+    if (job.producer) {
+      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(d.box.count[0]), 40000);
+      for (int step = 0; step < 4; ++step) {
+        for_each_index(d.box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        ch.put(step, step, v);
+      }
+      ch.close();
+    } else {
+      int seen = 0;
+      while (auto f = ch.get()) {
+        const auto fv = f->view<2>();
+        int64_t wrong = 0;
+        for_each_index(d.box,
+                       [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
+        EXPECT_EQ(wrong, 0) << "step " << f->step();
+        ++seen;
+      }
+      EXPECT_EQ(seen, 4);
+      ch.close();
+    }
+  }
+}
+
 TEST(Channel, StridedSubviewsAndEmptyBoxes) {
   // The producer's data lives inside a larger array: it puts a strided subview.
   // With more consumer ranks than columns, some consumers own empty boxes.
@@ -503,7 +533,9 @@ TEST(Channel, SettingsComeFromTheEnvironment) {
   env.set("MSA_CHANNEL_MY_FIELDS_POLICY", "latest_only");
   env.set("MSA_CHANNEL_MY_FIELDS_QUEUE_DEPTH", "7");
   env.set("MSA_CHANNEL_MY_FIELDS_ENGINE", "null");
+  env.set("MSA_CHANNEL_MY_FIELDS_ZERO_COPY", "1");
   const auto s = msa::settings_from_environment("my-fields", msa::ChannelSettings{});
+  EXPECT_TRUE(s.zero_copy);
   EXPECT_EQ(s.policy, msa::Policy::latest_only);
   EXPECT_EQ(s.queue_depth, 7);
   EXPECT_EQ(s.engine, "null");

@@ -34,6 +34,8 @@ policy = "drop_oldest"
 queue_depth = 4
 max_bytes = 8589934592
 open_timeout = 120
+peer_timeout = 900
+zero_copy = true
 )";
 
 TEST(Job, ParsesEveryField) {
@@ -61,11 +63,11 @@ TEST(Job, ParsesEveryField) {
   EXPECT_EQ(job.total_ranks(), 3);
   ASSERT_EQ(job.channels.size(), 1u);
   EXPECT_EQ(job.channels[0].max_bytes, 8589934592LL);
-  const msa::tools::EnvList expected = {{"MSA_CHANNEL_FIELDS_ENGINE", "mpi"},
-                                        {"MSA_CHANNEL_FIELDS_POLICY", "drop_oldest"},
-                                        {"MSA_CHANNEL_FIELDS_QUEUE_DEPTH", "4"},
-                                        {"MSA_CHANNEL_FIELDS_MAX_BYTES", "8589934592"},
-                                        {"MSA_CHANNEL_FIELDS_OPEN_TIMEOUT", "120"}};
+  const msa::tools::EnvList expected = {
+      {"MSA_CHANNEL_FIELDS_ENGINE", "mpi"},       {"MSA_CHANNEL_FIELDS_POLICY", "drop_oldest"},
+      {"MSA_CHANNEL_FIELDS_QUEUE_DEPTH", "4"},    {"MSA_CHANNEL_FIELDS_MAX_BYTES", "8589934592"},
+      {"MSA_CHANNEL_FIELDS_OPEN_TIMEOUT", "120"}, {"MSA_CHANNEL_FIELDS_PEER_TIMEOUT", "900"},
+      {"MSA_CHANNEL_FIELDS_ZERO_COPY", "1"}};
   EXPECT_EQ(job.channel_environment(), expected);
 }
 

@@ -11,9 +11,9 @@
 ///   for (...) ch.put(step, t, u);                  while (auto f = ch.get()) use(f->view<2>());
 ///   ch.close();                                    // get() returns no frame at end of stream
 ///
-/// Settings (engine, policy, queue depth, byte budget, timeouts) come from the
-/// builder and are overridden by MSA_CHANNEL_<NAME>_ENGINE, _POLICY,
-/// _QUEUE_DEPTH, _MAX_BYTES, _OPEN_TIMEOUT, _PEER_TIMEOUT (msa run sets them
+/// Settings (engine, policy, queue depth, byte budget, timeouts, zero copy)
+/// come from the builder and are overridden by MSA_CHANNEL_<NAME>_ENGINE,
+/// _POLICY, _QUEUE_DEPTH, _MAX_BYTES, _OPEN_TIMEOUT, _PEER_TIMEOUT, _ZERO_COPY (msa run sets them
 /// from the job file's [channels.<name>] table).
 
 #include <Kokkos_Core.hpp>
@@ -80,6 +80,10 @@ struct ChannelSettings {
   int64_t max_bytes = 0;      ///< byte budget of those steps (0: none); enforced at put time
   double open_timeout = 60;   ///< seconds to wait for the peer at open
   double peer_timeout = 300;  ///< seconds without progress from the peer before it is declared stuck
+  /// Send large contiguous steps straight from the caller's view when they can
+  /// go at once: no copy, but put() then waits for the transfer. Off by
+  /// default: put() copies and returns, and the transfer overlaps the caller's work.
+  bool zero_copy = false;
 };
 
 /// Counters of one channel on one rank.
@@ -299,6 +303,10 @@ class ChannelBuilder {
   }
   ChannelBuilder& peer_timeout(double seconds) {
     m_settings.peer_timeout = seconds;
+    return *this;
+  }
+  ChannelBuilder& zero_copy(bool on = true) {
+    m_settings.zero_copy = on;
     return *this;
   }
 

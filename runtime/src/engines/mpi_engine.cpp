@@ -72,10 +72,10 @@ class MpiProducer final : public Engine {
     if (d.error) throw stuck_error(d.waiting_for);
 
     for (int i = 0; i < d.send_before; ++i) send_front();
-    // Nothing queued and the step goes out at once: send it from the caller's
-    // memory where that is contiguous (no copy), and wait until MPI is done
-    // with it before returning.
-    if (d.outcome == kEnqueue && d.send_after >= 1 && m_pending.empty()) {
+    // With zero_copy, nothing queued and the step going out at once: send it
+    // from the caller's memory where that is contiguous (no copy), and wait
+    // until MPI is done with it before returning.
+    if (m_plan.settings.zero_copy && d.outcome == kEnqueue && d.send_after >= 1 && m_pending.empty()) {
       send_direct(step, time, attributes, pack);
       for (int i = 1; i < d.send_after; ++i) send_front();
       reap();
