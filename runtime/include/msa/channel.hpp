@@ -221,17 +221,22 @@ class Channel {
     static_assert(std::is_same_v<std::remove_const_t<typename View::value_type>, T>,
                   "the view's element type must be the channel's");
     if (!m_core->producer()) throw ChannelError("channel '" + name() + "': put() on the consuming side");
-    detail::check_extents(view, m_core->my_box(), "channel '" + name() + "': put()");
-    const auto& parts = m_core->parts();
-    const Box mine = m_core->my_box();
+    const Box& mine = m_core->my_box();
+    detail::check_extents(view, mine, [&] { return "channel '" + name() + "': put()"; });
+    // One pointer captured: std::function keeps it inline, no allocation per put.
+    struct Source {
+      const View* view;
+      const Box* mine;
+      const std::vector<Box>* parts;
+    } src{&view, &mine, &m_core->parts()};
     detail::ChannelCore::PackFn source;
-    source.pack = [&](int consumer, std::byte* dst) {
-      detail::pack_view(view, mine, parts[static_cast<std::size_t>(consumer)], reinterpret_cast<T*>(dst));
+    source.pack = [s = &src](int consumer, std::byte* dst) {
+      detail::pack_view(*s->view, *s->mine, (*s->parts)[static_cast<std::size_t>(consumer)], reinterpret_cast<T*>(dst));
     };
-    source.direct = [&](int consumer) -> const std::byte* {
+    source.direct = [s = &src](int consumer) -> const std::byte* {
       if constexpr (detail::host_accessible<View>()) {
-        if (parts[static_cast<std::size_t>(consumer)] == mine && detail::contiguous_right(view))
-          return reinterpret_cast<const std::byte*>(view.data());
+        if ((*s->parts)[static_cast<std::size_t>(consumer)] == *s->mine && detail::contiguous_right(*s->view))
+          return reinterpret_cast<const std::byte*>(s->view->data());
       }
       return nullptr;
     };

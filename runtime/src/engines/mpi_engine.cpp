@@ -26,6 +26,13 @@ namespace msa::detail {
 
 namespace {
 
+// check_mpi() with a context built only when the call failed: these run per
+// step and per wait-loop round, where formatting would cost more than MPI.
+template <class F>
+void check_lazy(int code, F&& context) {
+  if (code != MPI_SUCCESS) check_mpi(code, context());
+}
+
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
 enum Outcome : int32_t { kEnqueue = 0, kDropNew = 1, kDropOldestThenEnqueue = 2, kClearThenEnqueue = 3 };
@@ -67,7 +74,8 @@ class MpiProducer final : public Engine {
     const double t0 = seconds_now();
     Decision d = m_leader ? decide() : Decision{};
     if (m_plan.local_size > 1)
-      check_mpi(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local), fmt::format("channel '{}': put", m_plan.name));
+      check_lazy(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local),
+                 [&] { return fmt::format("channel '{}': put", m_plan.name); });
     m_stats.put_blocked_s += seconds_now() - t0;
     if (d.error) throw stuck_error(d.waiting_for);
 
@@ -130,7 +138,8 @@ class MpiProducer final : public Engine {
         d.send_before = (!d.error && !m_detached && !m_pending.empty()) ? 1 : 0;
       }
       if (m_plan.local_size > 1)
-        check_mpi(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local), fmt::format("channel '{}': close", m_plan.name));
+        check_lazy(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local),
+                   [&] { return fmt::format("channel '{}': close", m_plan.name); });
       if (d.error) throw stuck_error(d.waiting_for);
       if (d.outcome == kClearThenEnqueue) {
         m_stats.steps_dropped += static_cast<int64_t>(m_pending.size());
@@ -147,9 +156,9 @@ class MpiProducer final : public Engine {
         InFlight f;
         f.buffers.push_back(buffer);
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_mpi(
+        check_lazy(
             MPI_Isend(buffer->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
-            fmt::format("channel '{}': end of stream", m_plan.name));
+            [&] { return fmt::format("channel '{}': end of stream", m_plan.name); });
         m_inflight.push_back(std::move(f));
       }
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
@@ -189,9 +198,9 @@ class MpiProducer final : public Engine {
   }
 
   void post_ack(int c) {
-    check_mpi(MPI_Irecv(&m_ack_in[static_cast<std::size_t>(c)], 1, MPI_INT64_T, c, tag(kTagAck), m_plan.inter,
-                        &m_ack_requests[static_cast<std::size_t>(c)]),
-              fmt::format("channel '{}': post ack receive", m_plan.name));
+    check_lazy(MPI_Irecv(&m_ack_in[static_cast<std::size_t>(c)], 1, MPI_INT64_T, c, tag(kTagAck), m_plan.inter,
+                         &m_ack_requests[static_cast<std::size_t>(c)]),
+               [&] { return fmt::format("channel '{}': post ack receive", m_plan.name); });
   }
 
   // Leader: takes in the acks that have arrived.
@@ -199,7 +208,7 @@ class MpiProducer final : public Engine {
     for (int c = 0; c < m_plan.remote_size; ++c) {
       auto& r = m_ack_requests[static_cast<std::size_t>(c)];
       int done = 0;
-      check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': ack", m_plan.name));
+      check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE), [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       while (done) {
         const int64_t v = m_ack_in[static_cast<std::size_t>(c)];
         if (v == kDetached)
@@ -207,7 +216,8 @@ class MpiProducer final : public Engine {
         else
           m_acked[static_cast<std::size_t>(c)] = std::max(m_acked[static_cast<std::size_t>(c)], v);
         post_ack(c);
-        check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': ack", m_plan.name));
+        check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
+                   [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       }
     }
     m_consumed = *std::min_element(m_acked.begin(), m_acked.end());
@@ -345,9 +355,9 @@ class MpiProducer final : public Engine {
       std::memcpy(a->data(), q.attributes.data(), q.attributes.size());
       for (int c = 0; c < m_plan.remote_size; ++c) {
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_mpi(MPI_Isend(a->data(), static_cast<int>(a->size()), MPI_BYTE, c, tag(kTagAttributes), m_plan.inter,
-                            &f.requests.back()),
-                  fmt::format("channel '{}': send attributes of step {}", m_plan.name, q.step));
+        check_lazy(MPI_Isend(a->data(), static_cast<int>(a->size()), MPI_BYTE, c, tag(kTagAttributes), m_plan.inter,
+                             &f.requests.back()),
+                   [&] { return fmt::format("channel '{}': send attributes of step {}", m_plan.name, q.step); });
       }
       f.buffers.push_back(a);
     }
@@ -355,21 +365,23 @@ class MpiProducer final : public Engine {
       BufferPtr& b = q.parts[static_cast<std::size_t>(c)];
       if (!b) continue;
       const std::size_t payload = b->size() - sizeof(WireHeader);
-      const auto what = fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c);
+      const auto what = [&] {
+        return fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c);
+      };
       if (payload >= kSplitBytes) {  // header, then the payload on its own (contiguous: single-copy transports)
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_mpi(
+        check_lazy(
             MPI_Isend(b->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
             what);
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_mpi(MPI_Isend(b->data() + sizeof(WireHeader), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
-                            m_plan.inter, &f.requests.back()),
-                  what);
+        check_lazy(MPI_Isend(b->data() + sizeof(WireHeader), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
+                             m_plan.inter, &f.requests.back()),
+                   what);
       } else {
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_mpi(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
-                            &f.requests.back()),
-                  what);
+        check_lazy(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
+                             &f.requests.back()),
+                   what);
       }
       m_stats.bytes_sent += static_cast<int64_t>(payload);
       f.buffers.push_back(std::move(b));
@@ -404,15 +416,18 @@ class MpiProducer final : public Engine {
       auto header = std::make_shared<Buffer>(sizeof(WireHeader));
       write_header(*header, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
       headers.push_back(header);
-      const auto what = fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, step, c);
+      const auto what = [&] {
+        return fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, step, c);
+      };
       direct.push_back(MPI_REQUEST_NULL);
-      check_mpi(MPI_Isend(header->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &direct.back()),
-                what);
+      check_lazy(
+          MPI_Isend(header->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &direct.back()),
+          what);
       direct.push_back(MPI_REQUEST_NULL);
       // MPI only reads the buffer; the cast is for MPI-3's non-const signature in older headers.
-      check_mpi(MPI_Isend(const_cast<std::byte*>(in_place), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
-                          m_plan.inter, &direct.back()),
-                what);
+      check_lazy(MPI_Isend(const_cast<std::byte*>(in_place), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
+                           m_plan.inter, &direct.back()),
+                 what);
       m_stats.bytes_sent += static_cast<int64_t>(payload);
     }
     m_pending.push_back(std::move(q));
@@ -422,8 +437,8 @@ class MpiProducer final : public Engine {
     Backoff backoff;
     int done = 0;
     while (!done) {
-      check_mpi(MPI_Testall(static_cast<int>(direct.size()), direct.data(), &done, MPI_STATUSES_IGNORE),
-                fmt::format("channel '{}': send step {}", m_plan.name, step));
+      check_lazy(MPI_Testall(static_cast<int>(direct.size()), direct.data(), &done, MPI_STATUSES_IGNORE),
+                 [&] { return fmt::format("channel '{}': send step {}", m_plan.name, step); });
       if (done) break;
       if (seconds_now() > deadline) {
         throw ChannelError(
@@ -440,8 +455,8 @@ class MpiProducer final : public Engine {
     while (!m_inflight.empty()) {
       auto& f = m_inflight.front();
       int done = 0;
-      check_mpi(MPI_Testall(static_cast<int>(f.requests.size()), f.requests.data(), &done, MPI_STATUSES_IGNORE),
-                fmt::format("channel '{}': send completion", m_plan.name));
+      check_lazy(MPI_Testall(static_cast<int>(f.requests.size()), f.requests.data(), &done, MPI_STATUSES_IGNORE),
+                 [&] { return fmt::format("channel '{}': send completion", m_plan.name); });
       if (!done) break;
       for (auto& b : f.buffers)
         if (m_free.size() < 16) m_free.push_back(std::move(b));
@@ -563,14 +578,14 @@ class MpiConsumer final : public Engine {
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
       m_buffers.push_back(take_buffer(sizeof(WireHeader) + payload));
       std::byte* data = m_buffers.back()->data();
-      const auto what = fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p);
+      const auto what = [&] { return fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p); };
       auto post = [&](std::byte* at, std::size_t bytes, bool payload_only) {
         m_requests.push_back(MPI_REQUEST_NULL);
         m_request_source.push_back(p);
         m_request_buffer.push_back(at);
         m_request_payload.push_back(payload_only ? 1 : 0);
-        check_mpi(MPI_Irecv(at, static_cast<int>(bytes), MPI_BYTE, p, tag(kTagData), m_plan.inter, &m_requests.back()),
-                  what);
+        check_lazy(MPI_Irecv(at, static_cast<int>(bytes), MPI_BYTE, p, tag(kTagData), m_plan.inter, &m_requests.back()),
+                   what);
       };
       if (payload >= kSplitBytes) {
         post(data, sizeof(WireHeader), false);
@@ -601,7 +616,8 @@ class MpiConsumer final : public Engine {
       for (auto& r : m_requests) {
         if (r == MPI_REQUEST_NULL) continue;
         int done = 0;
-        check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': receive", m_plan.name));
+        check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
+                   [&] { return fmt::format("channel '{}': receive", m_plan.name); });
         open = open || !done;
       }
       if (!open) return;
@@ -640,13 +656,14 @@ class MpiConsumer final : public Engine {
   std::string receive_attributes(uint32_t bytes) {
     std::string a(bytes, '\0');
     MPI_Request r = MPI_REQUEST_NULL;
-    check_mpi(MPI_Irecv(a.data(), static_cast<int>(bytes), MPI_BYTE, 0, tag(kTagAttributes), m_plan.inter, &r),
-              fmt::format("channel '{}': attributes", m_plan.name));
+    check_lazy(MPI_Irecv(a.data(), static_cast<int>(bytes), MPI_BYTE, 0, tag(kTagAttributes), m_plan.inter, &r),
+               [&] { return fmt::format("channel '{}': attributes", m_plan.name); });
     const double deadline = seconds_now() + m_plan.settings.peer_timeout;
     int done = 0;
     Backoff backoff;
     while (!done) {
-      check_mpi(MPI_Test(&r, &done, MPI_STATUS_IGNORE), fmt::format("channel '{}': attributes", m_plan.name));
+      check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
+                 [&] { return fmt::format("channel '{}': attributes", m_plan.name); });
       if (!done) backoff.pause();
       if (!done && seconds_now() > deadline) {
         MPI_Cancel(&r);
@@ -663,9 +680,9 @@ class MpiConsumer final : public Engine {
     finish_acks(false);
     m_ack_values.push_back(std::make_unique<int64_t>(value));
     m_ack_requests.push_back(MPI_REQUEST_NULL);
-    check_mpi(
+    check_lazy(
         MPI_Isend(m_ack_values.back().get(), 1, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
-        fmt::format("channel '{}': acknowledge", m_plan.name));
+        [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
   }
 
   // Drops completed ack sends; with `wait`, waits for all (bounded).
@@ -674,8 +691,8 @@ class MpiConsumer final : public Engine {
     Backoff backoff;
     while (!m_ack_requests.empty()) {
       int done = 0;
-      check_mpi(MPI_Test(&m_ack_requests.front(), &done, MPI_STATUS_IGNORE),
-                fmt::format("channel '{}': acknowledge", m_plan.name));
+      check_lazy(MPI_Test(&m_ack_requests.front(), &done, MPI_STATUS_IGNORE),
+                 [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
       if (done) {
         m_ack_requests.erase(m_ack_requests.begin());
         m_ack_values.erase(m_ack_values.begin());

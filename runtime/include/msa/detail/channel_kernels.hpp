@@ -15,16 +15,22 @@
 
 namespace msa::detail {
 
-/// Throws ChannelError unless `view` has `box`'s rank and extents.
-template <class View>
-void check_extents(const View& view, const Box& box, const std::string& context) {
+/// Throws ChannelError unless `view` has `box`'s rank and extents. `context`
+/// is a string or a callable returning one (built only on failure).
+template <class View, class Context>
+void check_extents(const View& view, const Box& box, const Context& context) {
   bool ok = static_cast<int>(View::rank) == box.ndims;
   for (int d = 0; ok && d < box.ndims; ++d)
     ok = static_cast<int64_t>(view.extent(static_cast<unsigned>(d))) == box.count[static_cast<std::size_t>(d)];
   if (!ok) {
     std::string extents = "[";
     for (unsigned d = 0; d < View::rank; ++d) extents += (d ? ", " : "") + std::to_string(view.extent(d));
-    throw ChannelError(context + ": the view is " + std::to_string(View::rank) + "-d with extents " + extents +
+    std::string where;
+    if constexpr (std::is_invocable_v<Context>)
+      where = context();
+    else
+      where = context;
+    throw ChannelError(where + ": the view is " + std::to_string(View::rank) + "-d with extents " + extents +
                        "] but this rank's box is " + box.to_string());
   }
 }
