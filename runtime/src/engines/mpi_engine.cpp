@@ -330,8 +330,9 @@ class MpiProducer final : public Engine {
   }
 
   void enqueue(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
-    Queued q{step, time, attributes, {}};
-    q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
+    Queued q{step, time, attributes, std::move(m_spare_parts)};
+    m_spare_parts = {};
+    q.parts.assign(static_cast<std::size_t>(m_plan.remote_size), nullptr);
     const uint32_t flags = attributes.empty() ? 0u : kFlagAttributes;
     for (int c = 0; c < m_plan.remote_size; ++c) {
       if (!talks_to(c)) continue;
@@ -345,10 +346,18 @@ class MpiProducer final : public Engine {
     m_pending.push_back(std::move(q));
   }
 
+  // An InFlight whose vectors keep the capacity of an earlier one.
+  InFlight fresh_inflight() {
+    if (m_spare.empty()) return {};
+    InFlight f = std::move(m_spare.back());
+    m_spare.pop_back();
+    return f;
+  }
+
   void send_front() {
     Queued q = std::move(m_pending.front());
     m_pending.pop_front();
-    InFlight f;
+    InFlight f = fresh_inflight();
     if (m_leader && !q.attributes.empty()) {
       // Attributes travel once per consumer rank, from rank 0, ahead of the data.
       auto a = std::make_shared<Buffer>(q.attributes.size());
@@ -387,6 +396,8 @@ class MpiProducer final : public Engine {
       f.buffers.push_back(std::move(b));
     }
     m_inflight.push_back(std::move(f));
+    q.parts.clear();
+    m_spare_parts = std::move(q.parts);  // its capacity serves the next step
     ++m_sent;
     ++m_stats.steps_sent;
   }
@@ -460,6 +471,9 @@ class MpiProducer final : public Engine {
       if (!done) break;
       for (auto& b : f.buffers)
         if (m_free.size() < 16) m_free.push_back(std::move(b));
+      f.buffers.clear();
+      f.requests.clear();
+      if (m_spare.size() < 8) m_spare.push_back(std::move(f));
       m_inflight.pop_front();
     }
   }
@@ -470,6 +484,8 @@ class MpiProducer final : public Engine {
   bool m_detached = false;
   std::deque<Queued> m_pending;
   std::deque<InFlight> m_inflight;
+  std::vector<InFlight> m_spare;  // emptied InFlights, reused for their capacity
+  std::vector<BufferPtr> m_spare_parts;
   std::vector<BufferPtr> m_free;
   int64_t m_sent = 0;      // steps handed to MPI (the same on every producer rank)
   int64_t m_consumed = 0;  // leader: steps every consumer rank has acknowledged
@@ -678,11 +694,10 @@ class MpiConsumer final : public Engine {
   // Consumed-step count (or kDetached) to the producer's rank 0.
   void acknowledge(int64_t value) {
     finish_acks(false);
-    m_ack_values.push_back(std::make_unique<int64_t>(value));
+    m_ack_values.push_back(value);
     m_ack_requests.push_back(MPI_REQUEST_NULL);
-    check_lazy(
-        MPI_Isend(m_ack_values.back().get(), 1, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
-        [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
+    check_lazy(MPI_Isend(&m_ack_values.back(), 1, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
+               [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
   }
 
   // Drops completed ack sends; with `wait`, waits for all (bounded).
@@ -694,8 +709,8 @@ class MpiConsumer final : public Engine {
       check_lazy(MPI_Test(&m_ack_requests.front(), &done, MPI_STATUS_IGNORE),
                  [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
       if (done) {
-        m_ack_requests.erase(m_ack_requests.begin());
-        m_ack_values.erase(m_ack_values.begin());
+        m_ack_requests.pop_front();
+        m_ack_values.pop_front();
         continue;
       }
       if (!wait || seconds_now() > deadline) break;
@@ -711,8 +726,8 @@ class MpiConsumer final : public Engine {
   std::vector<int> m_request_source;         // producer rank of each posted receive
   std::vector<std::byte*> m_request_buffer;  // where it lands
   std::vector<char> m_request_payload;       // 1: a payload posted on its own behind the previous (header) receive
-  std::vector<std::unique_ptr<int64_t>> m_ack_values;
-  std::vector<MPI_Request> m_ack_requests;
+  std::deque<int64_t> m_ack_values;          // a deque: sends in flight keep their addresses
+  std::deque<MPI_Request> m_ack_requests;
   int64_t m_received = 0;
   bool m_ended = false;
   bool m_closed = false;
