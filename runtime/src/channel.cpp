@@ -441,10 +441,14 @@ Policy policy_from_string(const std::string& name) {
       fmt::format("unknown channel policy '{}'; policies: block, drop_oldest, drop_newest, latest_only", name));
 }
 
+std::string channel_env_prefix(const std::string& channel) {
+  std::string prefix = "MSA_CHANNEL_";
+  for (char c : channel) prefix += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return prefix + "_";
+}
+
 ChannelSettings settings_from_environment(const std::string& channel, ChannelSettings s) {
-  std::string upper;
-  for (char c : channel) upper += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const std::string prefix = "MSA_CHANNEL_" + upper + "_";
+  const std::string prefix = channel_env_prefix(channel);
   auto number = [&](const char* key, auto& field) {
     const std::string var = prefix + key;
     if (const auto v = detail::getenv_nonempty(var.c_str())) {

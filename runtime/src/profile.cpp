@@ -147,9 +147,7 @@ std::vector<std::string> profile_search_path() {
 
 Profile find_profile(const std::string& name_or_path) {
   namespace fs = std::filesystem;
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
-  if (is_path) return load_profile(name_or_path);
+  if (detail::looks_like_path(name_or_path)) return load_profile(name_or_path);
   const auto dirs = profile_search_path();
   for (const auto& dir : dirs) {
     const fs::path candidate = fs::path(dir) / (name_or_path + ".toml");

@@ -64,6 +64,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   return best;
 }
 
+bool looks_like_path(std::string_view name) {
+  return name.find('/') != std::string_view::npos || (name.size() > 5 && name.substr(name.size() - 5) == ".toml");
+}
+
 std::optional<std::string> getenv_nonempty(const char* name) {
   const char* value = std::getenv(name);
   if (!value || !*value) return std::nullopt;

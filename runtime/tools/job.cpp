@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "msa/backend.hpp"
+#include "msa/channel.hpp"
 #include "msa/error.hpp"
 #include "strings.hpp"
 #include "toml_check.hpp"
@@ -25,12 +26,6 @@ bool is_env_name(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-std::string upper_env_part(const std::string& name) {
-  std::string out;
-  for (char c : name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
 }
 
 ComponentSpec parse_component(const detail::TomlChecker& check, const toml::table& t, const Profile& profile) {
@@ -143,7 +138,7 @@ int JobSpec::total_ranks() const {
 EnvList JobSpec::channel_environment() const {
   EnvList env;
   for (const auto& ch : channels) {
-    const std::string prefix = "MSA_CHANNEL_" + upper_env_part(ch.name) + "_";
+    const std::string prefix = channel_env_prefix(ch.name);
     if (!ch.engine.empty()) env.emplace_back(prefix + "ENGINE", ch.engine);
     if (!ch.policy.empty()) env.emplace_back(prefix + "POLICY", ch.policy);
     if (ch.queue_depth) env.emplace_back(prefix + "QUEUE_DEPTH", std::to_string(ch.queue_depth));

@@ -205,8 +205,7 @@ LaunchPlan plan_launch(const std::string& name, const JobSpec& job, const Launch
 EnvList component_environment(const JobSpec& job, const ComponentSpec& component) {
   // A profile given as a path must work from any workdir.
   std::string profile = job.profile_name;
-  if (profile.find('/') != std::string::npos || (profile.size() > 5 && profile.substr(profile.size() - 5) == ".toml"))
-    profile = std::filesystem::absolute(profile).string();
+  if (detail::looks_like_path(profile)) profile = std::filesystem::absolute(profile).string();
   EnvList env = {{"MSA_COMPONENT", component.name},
                  {"MSA_PROFILE", profile},
                  {"OMP_NUM_THREADS", std::to_string(component.threads_per_rank)}};

@@ -338,7 +338,10 @@ class ChannelBuilder {
   ChannelSettings m_settings;
 };
 
-/// The settings after MSA_CHANNEL_<NAME>_* overrides (NAME upper-cased, '-' as '_').
+/// "MSA_CHANNEL_<NAME>_": the prefix of a channel's variables (NAME upper-cased, '-' as '_').
+std::string channel_env_prefix(const std::string& channel);
+
+/// The settings after MSA_CHANNEL_<NAME>_* overrides.
 ChannelSettings settings_from_environment(const std::string& channel, ChannelSettings defaults);
 
 /// Names of the registered channel engines.

@@ -298,13 +298,9 @@ class MpiProducer final : public Engine {
   ChannelError stuck_error(int64_t consumed) const {
     return ChannelError(fmt::format(
         "channel '{}': consumer component '{}' has not taken step #{} (counting from 0) for {:.0f} s; it is stuck or "
-        "gone (producer rank {}). Raise peer_timeout (MSA_CHANNEL_{}_PEER_TIMEOUT) if it is just slow",
-        m_plan.name, m_plan.peer, consumed, m_plan.settings.peer_timeout, m_plan.my_rank, upper(m_plan.name)));
-  }
-
-  static std::string upper(std::string s) {
-    for (auto& c : s) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
+        "gone (producer rank {}). Raise peer_timeout ({}PEER_TIMEOUT) if it is just slow",
+        m_plan.name, m_plan.peer, consumed, m_plan.settings.peer_timeout, m_plan.my_rank,
+        channel_env_prefix(m_plan.name)));
   }
 
   static void write_header(Buffer& b, int64_t step, double time, uint32_t flags, uint32_t attributes_bytes,
