@@ -55,6 +55,10 @@ void agree_on_error(MPI_Comm comm, const std::string& error, int kind) {
       throw TopologyError(message);
     case 2:
       throw MpiError(MPI_ERR_OTHER, message);
+    case 4:
+      throw IoError(message);
+    case 5:
+      throw ChannelError(message);
     default:
       throw Error(message);
   }

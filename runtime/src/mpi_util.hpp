@@ -16,7 +16,8 @@ std::vector<int> allgather_int(MPI_Comm comm, int mine);
 
 /// Turns a failure on some ranks into the same exception on all ranks:
 /// collective over `comm`. `kind` is 0 (ConfigError), 1 (TopologyError),
-/// 2 (MpiError) or 3 (Error); ignored when `error` is empty.
+/// 2 (MpiError), 3 (Error), 4 (IoError) or 5 (ChannelError); ignored when
+/// `error` is empty.
 void agree_on_error(MPI_Comm comm, const std::string& error, int kind);
 
 }  // namespace msa::detail

@@ -15,9 +15,9 @@
 
 namespace msa::detail {
 
-/// Throws ChannelError unless `view` has `box`'s rank and extents. `context`
-/// is a string or a callable returning one (built only on failure).
-template <class View, class Context>
+/// Throws `Err` (ChannelError unless given) unless `view` has `box`'s rank and
+/// extents. `context` is a string or a callable returning one (built only on failure).
+template <class Err = ChannelError, class View, class Context>
 void check_extents(const View& view, const Box& box, const Context& context) {
   bool ok = static_cast<int>(View::rank) == box.ndims;
   for (int d = 0; ok && d < box.ndims; ++d)
@@ -30,8 +30,8 @@ void check_extents(const View& view, const Box& box, const Context& context) {
       where = context();
     else
       where = context;
-    throw ChannelError(where + ": the view is " + std::to_string(View::rank) + "-d with extents " + extents +
-                       "] but this rank's box is " + box.to_string());
+    throw Err(where + ": the view is " + std::to_string(View::rank) + "-d with extents " + extents +
+              "] but this rank's box is " + box.to_string());
   }
 }
 
