@@ -696,8 +696,12 @@ void File::close() {
   auto& f = *m_file;
   m_handle.reset();  // the root group
   detail::collectively(f, [&] {
-    const hid_t id = f.file.release();
-    f.check(H5Fclose(id), "cannot close (data may not have reached the disk)", "/");
+    const hid_t id = f.file.get();
+    const herr_t status = H5Fclose(id);
+    // A failed close may leave the file open in HDF5: keep the handle, so the
+    // destructor tries again rather than leaving it to HDF5's exit handler.
+    if (status >= 0 || H5Iis_valid(id) <= 0) f.file.release();
+    f.check(status, "cannot close (data may not have reached the disk)", "/");
   });
 }
 
