@@ -26,11 +26,30 @@ if(MSA_BUILD_APPS)
   find_package(benchmark QUIET CONFIG)
 endif()
 
-# Real clients used by tests of later layers (Store, biopipe). Optional here: a
-# test that needs one is only registered when it is found.
-find_program(MSA_NCDUMP ncdump)
+# Real clients the tests run on our output (netCDF's ncdump, xarray): required
+# with the tests, so their checks always run (scripts/install-deps has them).
 find_library(MSA_PARASAIL_LIBRARY parasail)
-find_package(Python3 QUIET COMPONENTS Interpreter)
+if(MSA_BUILD_TESTS)
+  find_program(MSA_NCDUMP ncdump)
+  if(NOT MSA_NCDUMP)
+    message(FATAL_ERROR "the tests need ncdump (Debian: netcdf-bin); run scripts/install-deps")
+  endif()
+  # Debian's Python modules live with /usr/bin/python3; another python3 may
+  # come first in PATH, so take the first interpreter that imports them.
+  find_package(Python3 QUIET COMPONENTS Interpreter)
+  set(MSA_PYTHON_XARRAY "")
+  foreach(candidate IN ITEMS ${Python3_EXECUTABLE} /usr/bin/python3)
+    execute_process(COMMAND ${candidate} -c "import xarray, netCDF4" RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+    if(_rc EQUAL 0)
+      set(MSA_PYTHON_XARRAY ${candidate})
+      break()
+    endif()
+  endforeach()
+  if(NOT MSA_PYTHON_XARRAY)
+    message(FATAL_ERROR "the tests need a Python 3 that imports xarray and netCDF4 "
+                        "(Debian: python3-xarray python3-netcdf4); run scripts/install-deps")
+  endif()
+endif()
 
 message(STATUS "Dependencies: MPI ${MPI_C_VERSION} (${MPIEXEC_EXECUTABLE}), Kokkos ${Kokkos_VERSION}, "
                "hwloc ${HWLOC_VERSION}, HDF5 ${HDF5_VERSION} (parallel=${HDF5_IS_PARALLEL}), "

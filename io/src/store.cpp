@@ -470,11 +470,12 @@ void Dataset::transfer(void* data, DataType type, const Box& box, bool write, co
     Selection s = select(f, id(), m_path, box);
     char dummy = 0;
     void* buffer = data ? data : &dummy;
+    const hid_t dxpl = f.transfer ? f.transfer.get() : H5P_DEFAULT;
     if (write)
-      f.check(H5Dwrite(id(), detail::memory_type(type), s.memory.get(), s.file.get(), f.transfer.get(), buffer),
+      f.check(H5Dwrite(id(), detail::memory_type(type), s.memory.get(), s.file.get(), dxpl, buffer),
               "cannot write " + box.to_string(), m_path);
     else
-      f.check(H5Dread(id(), detail::memory_type(type), s.memory.get(), s.file.get(), f.transfer.get(), buffer),
+      f.check(H5Dread(id(), detail::memory_type(type), s.memory.get(), s.file.get(), dxpl, buffer),
               "cannot read " + box.to_string(), m_path);
   });
 }
