@@ -61,15 +61,22 @@ Attributes decode_attributes(const std::string& bytes) {
 namespace {
 
 using EngineFactory = std::unique_ptr<Engine> (*)(const ChannelPlan&);
+// Whether open() shakes hands with the other component.
+enum class Peer {
+  required,    // the transport is the bridge
+  if_present,  // file staging: checked with the peer when it runs in this job, else alone
+  none,        // no peer at all
+};
 struct EngineEntry {
   const char* name;
   EngineFactory make;
-  bool needs_peer;  // whether open() shakes hands with the other component
+  Peer peer;
 };
 // The one table of channel engines: a new engine is a file in engines/ and a line here.
 constexpr EngineEntry kEngines[] = {
-    {"mpi", &make_mpi_engine, true},
-    {"null", &make_null_engine, false},
+    {"mpi", &make_mpi_engine, Peer::required},
+    {"hdf5", &make_hdf5_engine, Peer::if_present},  // in libmsa_io, loaded on first use
+    {"null", &make_null_engine, Peer::none},
 };
 
 const EngineEntry& engine_entry(const std::string& name, const std::string& channel) {
@@ -324,7 +331,11 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   plan.local_size = session.component().size();
   plan.tag_base = tag_base_for(name);
 
-  if (!entry.needs_peer) {  // the null engine: no handshake, the whole box is "sent"
+  const auto& components = session.components();
+  const bool peer_here = std::find(components.begin(), components.end(), peer) != components.end();
+  if (entry.peer == Peer::none || (entry.peer == Peer::if_present && !peer_here)) {
+    // No handshake: this rank's whole box is the one part (the null engine
+    // "sends" it; a file-staging engine writes or reads it).
     plan.remote_size = 1;
     plan.parts = {plan.my_box};
     return std::make_shared<ChannelImpl>(plan, entry.make(plan));
@@ -354,6 +365,11 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   const Side& p = producer ? mine : theirs;
   const Side& c = producer ? theirs : mine;
   validate(name, p, c);
+  if (entry.peer == Peer::if_present) {  // checked by both sides; each rank then stages its own box
+    plan.remote_size = 1;
+    plan.parts = {plan.my_box};
+    return std::make_shared<ChannelImpl>(plan, entry.make(plan));
+  }
 
   // The plan: what goes from whom to whom.
   if (producer) {
@@ -463,6 +479,7 @@ ChannelSettings settings_from_environment(const std::string& channel, ChannelSet
     }
   };
   if (const auto v = detail::getenv_nonempty((prefix + "ENGINE").c_str())) s.engine = *v;
+  if (const auto v = detail::getenv_nonempty((prefix + "DIRECTORY").c_str())) s.directory = *v;
   if (const auto v = detail::getenv_nonempty((prefix + "POLICY").c_str())) {
     try {
       s.policy = policy_from_string(*v);

@@ -102,7 +102,8 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
     check.fail(node, fmt::format("channel name '{}' may only contain letters, digits, '_' and '-'", name));
   const std::string ctx = fmt::format("[channels.{}]", name);
   check.reject_unknown_keys(
-      *t, {"engine", "policy", "queue_depth", "max_bytes", "open_timeout", "peer_timeout", "zero_copy"}, ctx);
+      *t, {"engine", "policy", "queue_depth", "max_bytes", "open_timeout", "peer_timeout", "zero_copy", "directory"},
+      ctx);
   ChannelSpec ch;
   ch.name = name;
   ch.line = static_cast<int>(t->source().begin.line);
@@ -124,6 +125,7 @@ ChannelSpec parse_channel(const detail::TomlChecker& check, const std::string& n
     if (!z->is_boolean()) check.fail(*z, fmt::format("'zero_copy' in {} must be true or false", ctx));
     ch.zero_copy = *z->value<bool>() ? 1 : 0;
   }
+  ch.directory = check.optional_string(*t, "directory", ctx);
   return ch;
 }
 
@@ -146,6 +148,7 @@ EnvList JobSpec::channel_environment() const {
     if (ch.open_timeout) env.emplace_back(prefix + "OPEN_TIMEOUT", std::to_string(ch.open_timeout));
     if (ch.peer_timeout) env.emplace_back(prefix + "PEER_TIMEOUT", std::to_string(ch.peer_timeout));
     if (ch.zero_copy >= 0) env.emplace_back(prefix + "ZERO_COPY", std::to_string(ch.zero_copy));
+    if (!ch.directory.empty()) env.emplace_back(prefix + "DIRECTORY", ch.directory);
   }
   return env;
 }

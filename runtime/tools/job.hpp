@@ -37,6 +37,7 @@ struct ChannelSpec {
   int64_t open_timeout = 0;  ///< seconds, 0 = default
   int64_t peer_timeout = 0;  ///< seconds, 0 = default
   int zero_copy = -1;        ///< 1 or 0; -1 = default
+  std::string directory;     ///< hdf5 engine: where the step files go, "" = default
   int line = 0;
 };
 

@@ -13,7 +13,7 @@
 ///
 /// Settings (engine, policy, queue depth, byte budget, timeouts, zero copy)
 /// come from the builder and are overridden by MSA_CHANNEL_<NAME>_ENGINE,
-/// _POLICY, _QUEUE_DEPTH, _MAX_BYTES, _OPEN_TIMEOUT, _PEER_TIMEOUT, _ZERO_COPY (msa run sets them
+/// _POLICY, _QUEUE_DEPTH, _MAX_BYTES, _OPEN_TIMEOUT, _PEER_TIMEOUT, _ZERO_COPY, _DIRECTORY (msa run sets them
 /// from the job file's [channels.<name>] table).
 
 #include <Kokkos_Core.hpp>
@@ -74,7 +74,7 @@ Policy policy_from_string(const std::string& name);
 
 /// Run-time settings of a channel.
 struct ChannelSettings {
-  std::string engine = "mpi";  ///< a registered engine: mpi, null
+  std::string engine = "mpi";  ///< a registered engine: mpi, hdf5, null
   Policy policy = Policy::block;
   int queue_depth = 2;        ///< steps the producer may hold while the consumer is busy (one more may be in flight)
   int64_t max_bytes = 0;      ///< byte budget of those steps (0: none); enforced at put time
@@ -84,6 +84,9 @@ struct ChannelSettings {
   /// go at once: no copy, but put() then waits for the transfer. Off by
   /// default: put() copies and returns, and the transfer overlaps the caller's work.
   bool zero_copy = false;
+  /// hdf5 engine: the directory holding the channel's step files (one folder
+  /// per channel inside it). Relative paths are relative to the working directory.
+  std::string directory = "msa-channels";
 };
 
 /// Counters of one channel on one rank.
@@ -312,6 +315,10 @@ class ChannelBuilder {
   }
   ChannelBuilder& zero_copy(bool on = true) {
     m_settings.zero_copy = on;
+    return *this;
+  }
+  ChannelBuilder& directory(std::string path) {
+    m_settings.directory = std::move(path);
     return *this;
   }
 

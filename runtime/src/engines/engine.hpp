@@ -97,6 +97,13 @@ class Engine {
 
 std::unique_ptr<Engine> make_mpi_engine(const ChannelPlan& plan);
 std::unique_ptr<Engine> make_null_engine(const ChannelPlan& plan);
+/// The hdf5 engine lives in libmsa_io (it needs the Store); this finds it
+/// there, loading the library if the program did not link it.
+std::unique_ptr<Engine> make_hdf5_engine(const ChannelPlan& plan);
+
+/// The symbol libmsa_io exports for make_hdf5_engine.
+using Hdf5EngineMaker = Engine* (*)(const ChannelPlan& plan);
+constexpr const char* kHdf5EngineSymbol = "msa_io_make_hdf5_engine";
 
 /// Attributes <-> bytes (JSON).
 std::string encode_attributes(const Attributes& attributes);
