@@ -36,6 +36,7 @@ max_bytes = 8589934592
 open_timeout = 120
 peer_timeout = 900
 zero_copy = true
+directory = "/scratch/stage"
 )";
 
 TEST(Job, ParsesEveryField) {
@@ -67,7 +68,7 @@ TEST(Job, ParsesEveryField) {
       {"MSA_CHANNEL_FIELDS_ENGINE", "mpi"},       {"MSA_CHANNEL_FIELDS_POLICY", "drop_oldest"},
       {"MSA_CHANNEL_FIELDS_QUEUE_DEPTH", "4"},    {"MSA_CHANNEL_FIELDS_MAX_BYTES", "8589934592"},
       {"MSA_CHANNEL_FIELDS_OPEN_TIMEOUT", "120"}, {"MSA_CHANNEL_FIELDS_PEER_TIMEOUT", "900"},
-      {"MSA_CHANNEL_FIELDS_ZERO_COPY", "1"}};
+      {"MSA_CHANNEL_FIELDS_ZERO_COPY", "1"},      {"MSA_CHANNEL_FIELDS_DIRECTORY", "/scratch/stage"}};
   EXPECT_EQ(job.channel_environment(), expected);
 }
 
@@ -132,6 +133,8 @@ TEST(Job, MalformedSpecsSayWhereAndWhat) {
        "latest_only (did you mean 'drop_oldest'?)"},
       {head + "module = \"booster\"\ncommand = [\"x\"]\n[channels.fields]\nqueue = 3\n",
        "unknown key 'queue' in [channels.fields] (did you mean 'queue_depth'?)"},
+      {head + "module = \"booster\"\ncommand = [\"x\"]\n[channels.fields]\ndirectory = 3\n",
+       "j.toml:7:13: 'directory' in [channels.fields] must be a string"},
       {"name = \"j\"\n", "j.toml: job 'j' has no components"},
       {"[[components]]\nname = \"a\"\n", "j.toml:1: the job has no 'name'"},
       {"name = \"j\"\n[[components]\n", "j.toml:2:"},
