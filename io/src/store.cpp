@@ -664,11 +664,12 @@ File File::create(const std::string& path) {
 File File::open(const std::string& path, MPI_Comm comm, Mode mode) {
   auto f = new_state(path, comm, true);
   Handle file;
-  // Rank 0 opens it alone first: a damaged file fails there, not inside
-  // HDF5's collective open (where one rank's failure can leave the others waiting).
+  // Rank 0 checks it and opens it alone first (one rank, not thousands, asks
+  // the file system): a missing or damaged file fails there, not inside HDF5's
+  // collective open, where one rank's failure can leave the others waiting.
   detail::collectively(*f, [&] {
-    check_exists(path, f->rank);
     if (f->rank == 0) {
+      check_exists(path, f->rank);
       auto probe = new_state(path, MPI_COMM_SELF, false);
       open_file(path, MPI_COMM_SELF, Mode::read_only, *probe);
     }
