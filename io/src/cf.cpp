@@ -144,6 +144,23 @@ int64_t CfFile::append_time(double value) {
   return index;
 }
 
+void CfFile::write_scalar(const std::string& name, int64_t time_index, double value) {
+  std::string error;
+  const auto it = m_variables.find(name);
+  if (it == m_variables.end())
+    error = fmt::format("{}: no variable '{}'", m_file.filename(), name);
+  else if (it->second != std::vector<std::string>{"time"})
+    error = fmt::format("{}: write_scalar() of '{}', which is not a time series", m_file.filename(), name);
+  else if (time_index < 0 || time_index >= m_time_steps)
+    error = fmt::format("{}: variable '{}' written at time index {}; append_time() first ({} time steps so far)",
+                        m_file.filename(), name, time_index, m_time_steps);
+  msa::detail::agree_on_error(m_file.comm(), error, 4);
+  Dataset ds = m_file.dataset(name);
+  if (ds.shape().front() < m_time_steps) ds.resize({m_time_steps});
+  const bool writer = rank_of(m_file.comm()) == 0;
+  ds.write_raw(&value, DataType::float64, Box::of({time_index}, {writer ? 1 : 0}));
+}
+
 void CfFile::write_raw(const std::string& name, int64_t time_index, const void* data, DataType type, const Box& box,
                        const std::string& local_error) {
   std::string error = local_error;

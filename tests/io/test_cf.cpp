@@ -45,11 +45,13 @@ TEST(Cf, WritesAFileNetcdfAndXarrayRead) {
     std::vector<double> ys, xs;
     for (int64_t y = 0; y < kNy; ++y) ys.push_back(1000.0 * static_cast<double>(y));
     for (int64_t x = 0; x < kNx; ++x) xs.push_back(500.0 * static_cast<double>(x));
-    nc.add_dimension("y", ys, {"y coordinate", "m", "projection_y_coordinate", {}, 0, {}}, "Y");
-    nc.add_dimension("x", xs, {"x coordinate", "m", "projection_x_coordinate", {}, 0, {}}, "X");
-    nc.add_variable<float>("h", {"time", "y", "x"},
-                           {"fluid depth", "m", "", -9999.0, 4, {{"cell_methods", std::string("time: point")}}});
-    nc.add_variable<int32_t>("mask", {"y", "x"}, {"land mask", "1", "", {}, 0, {}});
+    nc.add_dimension("y", ys, {"y coordinate", "m", "projection_y_coordinate"}, "Y");
+    nc.add_dimension("x", xs, {"x coordinate", "m", "projection_x_coordinate"}, "X");
+    msa::io::VariableInfo h_info{"fluid depth", "m", "", -9999.0};
+    h_info.deflate = 4;
+    h_info.attributes["cell_methods"] = std::string("time: point");
+    nc.add_variable<float>("h", {"time", "y", "x"}, h_info);
+    nc.add_variable<int32_t>("mask", {"y", "x"}, {"land mask", "1"});
     Kokkos::View<int32_t**, Kokkos::LayoutLeft, Kokkos::HostSpace> mask("mask", mine.count[0], kNx);
     for (int64_t y = 0; y < mine.count[0]; ++y)
       for (int64_t x = 0; x < kNx; ++x) mask(y, x) = static_cast<int32_t>((mine.start[0] + y + x) % 2);
@@ -68,7 +70,7 @@ TEST(Cf, WritesAFileNetcdfAndXarrayRead) {
       nc.write("h", 3, Kokkos::View<float**, Kokkos::HostSpace>("h", 0, 0), Box::of({0, 0}, {0, 0}));
     });
     EXPECT_NE(error.find("time index 3; append_time() first (3 time steps so far)"), std::string::npos) << error;
-    error = io_error([&] { nc.add_variable<double>("u", {"time", "z"}, {}); });
+    error = io_error([&] { nc.add_variable<double>("u", {"time", "z"}, msa::io::VariableInfo{}); });
     EXPECT_NE(error.find("dimension 'z', which was not added"), std::string::npos) << error;
     nc.close();
   }

@@ -27,6 +27,13 @@ namespace msa::io {
 
 /// CF metadata of a variable.
 struct VariableInfo {
+  VariableInfo() = default;
+  VariableInfo(std::string long_name_, std::string units_, std::string standard_name_ = "",
+               std::optional<double> fill_ = std::nullopt)
+      : long_name(std::move(long_name_)),
+        units(std::move(units_)),
+        standard_name(std::move(standard_name_)),
+        fill(fill_) {}
   std::string long_name;
   std::string units;                                 ///< UDUNITS string; "1" for dimensionless
   std::string standard_name;                         ///< from the CF standard name table, or empty
@@ -73,6 +80,10 @@ class CfFile {
   void write(const std::string& name, const View& view, const Box& box) {
     write_view(name, -1, view, box);
   }
+
+  /// A value of a time series (a double variable over "time" only) at
+  /// `time_index`: rank 0's value is written. Collective.
+  void write_scalar(const std::string& name, int64_t time_index, double value);
 
   /// The underlying file (for groups or attributes CF does not cover).
   File& file() { return m_file; }
