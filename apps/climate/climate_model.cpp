@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--f", config.f, "Coriolis parameter (1/s)")->capture_default_str();
   app.add_option("--initial", config.initial, "Initial state: jet, bump, wave")->capture_default_str();
   app.add_option("--amplitude", config.amplitude, "Bump or wave height (m)")->capture_default_str();
+  app.add_option("--viscosity", config.viscosity, "Laplacian viscosity on u, v (m^2/s); < 0: 0.01 dx dy / dt")
+      ->capture_default_str();
   app.add_option("--steps", steps, "Time steps to run (in total, counting a restart's)")->capture_default_str();
   app.add_option("--output-every", output_every, "Send the fields to the analysis every N steps")
       ->capture_default_str();

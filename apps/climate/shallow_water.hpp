@@ -29,6 +29,10 @@ struct Config {
   double jet_speed = 20.0;        ///< m/s
   double jet_width = 1.0e5;       ///< m
   double amplitude = 10.0;        ///< bump or wave height (m)
+  /// Laplacian viscosity on u and v (m^2/s); < 0: 0.01 dx dy / dt, enough to
+  /// keep grid-scale noise from growing in long runs. Mass is not affected.
+  double viscosity = -1;
+  double nu() const { return viscosity >= 0 ? viscosity : 0.01 * dx() * dy() / dt; }
 
   double dx() const { return lx / static_cast<double>(nx); }
   double dy() const { return ly / static_cast<double>(ny); }
