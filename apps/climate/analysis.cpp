@@ -16,6 +16,25 @@ Analysis::Analysis(const Grid& grid, const AnalysisConfig& config, MPI_Comm comm
   if (grid.ny < m_size)
     throw msa::ConfigError("analysis: " + std::to_string(grid.ny) + " rows cannot be split over " +
                            std::to_string(m_size) + " ranks");
+  // Neighbours by their rows, not by their rank numbers.
+  std::vector<int64_t> starts(static_cast<std::size_t>(m_size)), ends(static_cast<std::size_t>(m_size));
+  const int64_t end = row0 + rows;
+  msa::check_mpi(MPI_Allgather(&row0, 1, MPI_INT64_T, starts.data(), 1, MPI_INT64_T, comm), "analysis: bands");
+  msa::check_mpi(MPI_Allgather(&end, 1, MPI_INT64_T, ends.data(), 1, MPI_INT64_T, comm), "analysis: bands");
+  m_below = m_above = -1;
+  for (int r = 0; r < m_size; ++r) {
+    if (starts[static_cast<std::size_t>(r)] == end % grid.ny) m_above = r;
+    if (ends[static_cast<std::size_t>(r)] % grid.ny == row0) m_below = r;
+  }
+  bool tiled = m_above >= 0 && m_below >= 0;
+  for (int r = 0; r < m_size; ++r)
+    tiled = tiled && ends[static_cast<std::size_t>(r)] > starts[static_cast<std::size_t>(r)];
+  int all_tiled = tiled ? 1 : 0;
+  msa::check_mpi(MPI_Allreduce(MPI_IN_PLACE, &all_tiled, 1, MPI_INT, MPI_MIN, comm), "analysis: bands");
+  if (!all_tiled)
+    throw msa::ConfigError("analysis: the ranks' bands of rows do not tile the " + std::to_string(grid.ny) +
+                           " rows (rank " + std::to_string(m_rank) + " has [" + std::to_string(row0) + ", " +
+                           std::to_string(end) + "))");
   for (auto& v : m_mean) v.assign(static_cast<std::size_t>(rows * grid.nx), 0.0);
   for (auto& v : m_m2) v.assign(static_cast<std::size_t>(rows * grid.nx), 0.0);
 }
@@ -43,7 +62,7 @@ Diagnostics Analysis::compute(const double* fields) {
   }
   // Ranks without rows pass their neighbours' rows along (a periodic chain).
   {
-    const int below = (m_rank + m_size - 1) % m_size, above = (m_rank + 1) % m_size;
+    const int below = m_below, above = m_above;
     const int count = static_cast<int>(nx);
     msa::check_mpi(MPI_Sendrecv(u_last.data(), count, MPI_DOUBLE, above, 21, u_below.data(), count, MPI_DOUBLE, below,
                                 21, m_comm, MPI_STATUS_IGNORE),

@@ -41,7 +41,8 @@ struct Diagnostics {
 
 class Analysis {
  public:
-  /// Collective over `comm`; `rows` is this rank's band [row0, row0 + rows).
+  /// Collective over `comm`; `rows` is this rank's band [row0, row0 + rows)
+  /// (non-empty; the bands cover the rows, in any order of ranks).
   Analysis(const Grid& grid, const AnalysisConfig& config, MPI_Comm comm, int64_t row0, int64_t rows);
 
   /// Collective: diagnostics of a step; `fields` is [3][rows][nx] (h, u, v), LayoutRight.
@@ -65,6 +66,7 @@ class Analysis {
   AnalysisConfig m_config;
   MPI_Comm m_comm;
   int m_rank = 0, m_size = 1;
+  int m_below = 0, m_above = 0;  // ranks holding the rows just below and above my band (periodic)
   int64_t m_row0 = 0, m_rows = 0;
   int64_t m_samples = 0;
   std::array<std::vector<double>, 3> m_mean, m_m2;
