@@ -60,19 +60,6 @@ struct Stencil {
     return (s(k, j, i + 1) - 2 * s(k, j, i) + s(k, j, i - 1)) * rdx * rdx +
            (s(k, j + 1, i) - 2 * s(k, j, i) + s(k, j - 1, i)) * rdy * rdy;
   }
-  KOKKOS_INLINE_FUNCTION double dh(int64_t j, int64_t i) const {
-    return -((flux_x(j, i + 1) - flux_x(j, i)) * rdx + (flux_y(j + 1, i) - flux_y(j, i)) * rdy);
-  }
-  KOKKOS_INLINE_FUNCTION double du(int64_t j, int64_t i) const {
-    const double q = 0.5 * (pv(j, i) + pv(j + 1, i));
-    const double hv = 0.25 * (flux_y(j, i - 1) + flux_y(j, i) + flux_y(j + 1, i - 1) + flux_y(j + 1, i));
-    return q * hv - (bernoulli(j, i) - bernoulli(j, i - 1)) * rdx + nu * laplacian(U, j, i);
-  }
-  KOKKOS_INLINE_FUNCTION double dv(int64_t j, int64_t i) const {
-    const double q = 0.5 * (pv(j, i) + pv(j, i + 1));
-    const double hu = 0.25 * (flux_x(j - 1, i) + flux_x(j - 1, i + 1) + flux_x(j, i) + flux_x(j, i + 1));
-    return -q * hu - (bernoulli(j, i) - bernoulli(j - 1, i)) * rdy + nu * laplacian(V, j, i);
-  }
 };
 
 using Range2 = Kokkos::MDRangePolicy<Kokkos::Rank<2>>;
@@ -90,6 +77,7 @@ Model::Model(const Config& config, MPI_Comm comm) : m_config(config), m_comm(com
   m_state = Fields("climate::state", 3, rows, cols);
   m_stage1 = Fields("climate::stage1", 3, rows, cols);
   m_stage2 = Fields("climate::stage2", 3, rows, cols);
+  m_work = Fields("climate::work", 4, rows, cols);
 }
 
 void Model::initialise() {
@@ -174,17 +162,39 @@ void Model::exchange_halos(const Fields& s) const {
   Kokkos::fence();
 }
 
-// out = a base + b (in + dt L(in)) on the owned cells.
+// out = a base + b (in + dt L(in)) on the owned cells. Two passes: the face
+// fluxes, potential vorticity and Bernoulli function once per point (on the
+// owned cells and the one-point rim the update reads), then the update, which
+// combines them (recomputing them per use cost five times the arithmetic).
 void Model::stage(const Fields& in, const Fields& base, const Fields& out, double a, double b) const {
   exchange_halos(in);
   const Stencil st{in, 1.0 / m_config.dx(), 1.0 / m_config.dy(), m_config.g, m_config.f, m_config.nu()};
-  const double dt = m_config.dt;
+  const double dt = m_config.dt, rdx = st.rdx, rdy = st.rdy, nu = st.nu;
+  const int64_t n = m_rows, nx = m_config.nx;
+  const Fields w = m_work;
+  enum { FX = 0, FY = 1, Q = 2, B = 3 };
   Kokkos::parallel_for(
-      "climate::stage", Range2({1, 1}, {m_rows + 1, m_config.nx + 1}), KOKKOS_LAMBDA(const int64_t j, const int64_t i) {
-        const double h = in(H, j, i) + dt * st.dh(j, i);
-        const double u = in(U, j, i) + dt * st.du(j, i);
-        const double v = in(V, j, i) + dt * st.dv(j, i);
-        // Every tendency is read before anything is written: `out` may be `base`.
+      "climate::stage_terms", Range2({0, 0}, {n + 2, nx + 2}), KOKKOS_LAMBDA(const int64_t j, const int64_t i) {
+        if (i >= 1) w(FX, j, i) = st.flux_x(j, i);
+        if (j >= 1) w(FY, j, i) = st.flux_y(j, i);
+        if (j >= 1 && i >= 1) w(Q, j, i) = st.pv(j, i);
+        if (j <= n && i <= nx) w(B, j, i) = st.bernoulli(j, i);
+      });
+  Kokkos::parallel_for(
+      "climate::stage_update", Range2({1, 1}, {n + 1, nx + 1}), KOKKOS_LAMBDA(const int64_t j, const int64_t i) {
+        const double dh = -((w(FX, j, i + 1) - w(FX, j, i)) * rdx + (w(FY, j + 1, i) - w(FY, j, i)) * rdy);
+        const double du =
+            0.5 * (w(Q, j, i) + w(Q, j + 1, i)) *
+                (0.25 * (w(FY, j, i - 1) + w(FY, j, i) + w(FY, j + 1, i - 1) + w(FY, j + 1, i))) -
+            (w(B, j, i) - w(B, j, i - 1)) * rdx + nu * st.laplacian(U, j, i);
+        const double dv =
+            -(0.5 * (w(Q, j, i) + w(Q, j, i + 1))) *
+                (0.25 * (w(FX, j - 1, i) + w(FX, j - 1, i + 1) + w(FX, j, i) + w(FX, j, i + 1))) -
+            (w(B, j, i) - w(B, j - 1, i)) * rdy + nu * st.laplacian(V, j, i);
+        const double h = in(H, j, i) + dt * dh;
+        const double u = in(U, j, i) + dt * du;
+        const double v = in(V, j, i) + dt * dv;
+        // `out` may be `base`: each point reads only its own base value.
         const double hb = a != 0 ? base(H, j, i) : 0, ub = a != 0 ? base(U, j, i) : 0, vb = a != 0 ? base(V, j, i) : 0;
         out(H, j, i) = a * hb + b * h;
         out(U, j, i) = a * ub + b * u;

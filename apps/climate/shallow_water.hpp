@@ -90,6 +90,7 @@ class Model {
   int64_t m_rows = 0, m_row0 = 0;
   msa::Box m_box;
   Fields m_state, m_stage1, m_stage2;
+  Fields m_work;  // per stage: mass fluxes x and y, potential vorticity, Bernoulli function
   int64_t m_steps = 0;
 };
 

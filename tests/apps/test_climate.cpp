@@ -54,9 +54,9 @@ std::vector<double> gather_state(const Model& m, MPI_Comm comm) {
 
 TEST(Climate, MassIsConservedToRoundOff) {
   Config c;
-  c.nx = c.ny = 64;
+  c.nx = c.ny = 32;
   c.initial = "bump";
-  c.dt = 100;
+  c.dt = 200;
   Model m(c, MPI_COMM_WORLD);
   m.initialise();
   const double mass0 = m.mass();
@@ -64,7 +64,7 @@ TEST(Climate, MassIsConservedToRoundOff) {
   EXPECT_LT(std::abs(m.mass() - mass0) / mass0, 1e-12);
   // Something happened: the bump spread out.
   const auto state = gather_state(m, MPI_COMM_WORLD);
-  const double centre = state[static_cast<std::size_t>(32 * 64 + 32)];
+  const double centre = state[static_cast<std::size_t>(16 * 32 + 16)];
   EXPECT_LT(centre, c.depth + 0.5 * c.amplitude);
 }
 
@@ -106,14 +106,14 @@ TEST(Climate, GravityWaveTravelsAtSqrtGH) {
 
 TEST(Climate, BalancedJetStaysSteady) {
   Config c;
-  c.nx = c.ny = 128;
-  c.dt = 60;
+  c.nx = c.ny = 96;
+  c.dt = 80;
   c.viscosity = 0;
   c.amplitude = 0;  // no perturbation
   Model m(c, MPI_COMM_WORLD);
   m.initialise();
   const auto before = gather_state(m, MPI_COMM_WORLD);
-  for (int s = 0; s < 300; ++s) m.step();  // 5 hours
+  for (int s = 0; s < 225; ++s) m.step();  // 5 hours
   const auto after = gather_state(m, MPI_COMM_WORLD);
   const std::size_t n = static_cast<std::size_t>(c.nx * c.ny);
   double dh = 0, du = 0, dv = 0;
