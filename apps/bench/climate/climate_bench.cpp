@@ -8,6 +8,7 @@
 //   mpirun -np 2 msa_bench_climate [--quick] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -222,13 +223,16 @@ int main(int argc, char** argv) {
     }
     for (const auto& [label, work_target] :
          std::vector<std::pair<std::string, double>>{{"light", 0.5}, {"heavy", 1.5}}) {
-      // Choose the analysis' work so that it takes about `work_target` x the model alone.
-      int work = 0;
-      double one = 0;
-      if (!model_side) one = run_analysis_alone(0);
-      MPI_Bcast(&one, 1, MPI_DOUBLE, 1, session.world());
-      work = std::max(0, static_cast<int>(work_target * model_alone / std::max(one, 1e-9)) - 1);
-      if (work_target < 1 && one > work_target * model_alone) work = 0;
+      // Choose the analysis' work so that it takes about `work_target` x the
+      // model alone: its base cost plus a measured cost per extra pass.
+      double base_cost = 0, one_more = 0;
+      if (!model_side) {
+        base_cost = run_analysis_alone(0);
+        one_more = std::max(1e-9, run_analysis_alone(1) - base_cost);
+      }
+      MPI_Bcast(&base_cost, 1, MPI_DOUBLE, 1, session.world());
+      MPI_Bcast(&one_more, 1, MPI_DOUBLE, 1, session.world());
+      const int work = std::max(0, static_cast<int>(std::ceil((work_target * model_alone - base_cost) / one_more)));
       std::vector<double> alone_t;
       for (int r = 0; r < repeats; ++r) {
         double mine = model_side ? 0 : run_analysis_alone(work);
