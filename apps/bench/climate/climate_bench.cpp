@@ -251,8 +251,9 @@ int main(int argc, char** argv) {
         }
         MPI_Bcast(&dropped, 1, MPI_INT64_T, 0, session.world());
         char extra[160];
-        std::snprintf(extra, sizeof extra, "; model alone %.3f s, analysis alone %.3f s; %lld of %d steps dropped (last run)",
-                      model_alone, analysis_alone, static_cast<long long>(dropped), frames);
+        std::snprintf(extra, sizeof extra,
+                      "; model alone %.3f s, analysis alone %.3f s; %lld of %d steps dropped (last run)", model_alone,
+                      analysis_alone, static_cast<long long>(dropped), frames);
         if (root)
           record("coupled " + label + " analysis " + policy, "wall", "s", median(t), baseline,
                  "max(model alone, analysis alone)", "lower", label == "light" ? 1.05 : 0, extra);
