@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "error_message.hpp"
 #include "io_test_util.hpp"
 #include "msa/io/cf.hpp"
 
@@ -24,12 +25,7 @@ float h_value(int64_t t, int64_t y, int64_t x) {
 
 template <class F>
 std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::IoError& e) {
-    return e.what();
-  }
-  return "";
+  return msa::test::error_message<msa::IoError>(std::forward<F>(f));
 }
 
 TEST(Cf, WritesAFileNetcdfAndXarrayRead) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 
+#include "error_message.hpp"
 #include "io_test_util.hpp"
 #include "msa/comm.hpp"
 #include "msa/io/checkpoint.hpp"
@@ -27,12 +28,7 @@ double h_value(int64_t i, int64_t j, int64_t k) { return 1e4 * i + 1e2 * j + k +
 
 template <class F>
 std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::IoError& e) {
-    return e.what();
-  }
-  return "";
+  return msa::test::error_message<msa::IoError>(std::forward<F>(f));
 }
 
 // The first `n` ranks of the world (others get a null Comm).

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "env_guard.hpp"
+#include "error_message.hpp"
 #include "io_test_util.hpp"
 #include "msa/channel.hpp"
 #include "msa/session.hpp"
@@ -23,12 +24,7 @@ double value(int64_t i, int64_t j, int64_t step) { return 1000.0 * static_cast<d
 
 template <class F>
 std::string channel_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::ChannelError& e) {
-    return e.what();
-  }
-  return "";
+  return msa::test::error_message<msa::ChannelError>(std::forward<F>(f));
 }
 
 // Producer ranks split rows and write from LayoutLeft views.

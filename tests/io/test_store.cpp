@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "error_message.hpp"
 #include "io_test_util.hpp"
 #include "msa/io/store.hpp"
 
@@ -23,12 +24,7 @@ double value(int64_t i, int64_t j, int64_t k) { return 10000.0 * i + 100.0 * j +
 
 template <class F>
 std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const msa::IoError& e) {
-    return e.what();
-  }
-  return "";
+  return msa::test::error_message<msa::IoError>(std::forward<F>(f));
 }
 
 TEST(Store, DistributedWriteAndReadInAnotherDecompositionAndLayout) {
