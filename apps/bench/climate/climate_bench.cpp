@@ -228,11 +228,14 @@ int main(int argc, char** argv) {
       double base_cost = 0, one_more = 0;
       if (!model_side) {
         base_cost = run_analysis_alone(0);
-        one_more = std::max(1e-9, run_analysis_alone(1) - base_cost);
+        // An extra pass costs about what the first one does; a noisy
+        // difference must not make it look free (and the work endless).
+        one_more = std::max(run_analysis_alone(1) - base_cost, 0.5 * base_cost);
       }
       MPI_Bcast(&base_cost, 1, MPI_DOUBLE, 1, session.world());
       MPI_Bcast(&one_more, 1, MPI_DOUBLE, 1, session.world());
-      const int work = std::max(0, static_cast<int>(std::ceil((work_target * model_alone - base_cost) / one_more)));
+      const int work =
+          std::clamp(static_cast<int>(std::ceil((work_target * model_alone - base_cost) / one_more)), 0, 1000);
       std::vector<double> alone_t;
       for (int r = 0; r < repeats; ++r) {
         double mine = model_side ? 0 : run_analysis_alone(work);
