@@ -2,8 +2,6 @@
 // the analysis component through the channel "fields" every --output-every
 // steps, checkpoints through the Store every --checkpoint-every steps.
 //   msa run apps/climate/laptop.toml
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <msa/io/checkpoint.hpp>

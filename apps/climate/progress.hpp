@@ -26,7 +26,7 @@ class Progress {
     if (m_tty ? t - m_last < 0.2 && step < total : decile == m_decile) return;
     m_last = t;
     m_decile = decile;
-    const double rate = static_cast<double>(step - m_first) / std::max(t - m_start, 1e-9);
+    const double rate = static_cast<double>(step) / std::max(t - m_start, 1e-9);
     std::printf("%s%s: step %lld/%lld, day %.2f, %.0f steps/s, %lld analysis steps dropped%s", m_tty ? "\r" : "",
                 m_who.c_str(), static_cast<long long>(step), static_cast<long long>(total), model_seconds / 86400.0,
                 rate, static_cast<long long>(dropped), m_tty ? "   " : "\n");
@@ -41,7 +41,6 @@ class Progress {
   bool m_enabled, m_tty;
   double m_start, m_last = 0;
   int m_decile = -1;
-  int64_t m_first = 0;
 };
 
 }  // namespace climate

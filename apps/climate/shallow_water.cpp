@@ -27,6 +27,17 @@ void Config::validate(int ranks) const {
                     dt, c, dx(), dy(), omega_dt, dt * std::sqrt(3.0) / omega_dt));
 }
 
+Grid grid_of(const Config& c) {
+  Grid g;
+  g.nx = c.nx;
+  g.ny = c.ny;
+  g.lx = c.lx;
+  g.ly = c.ly;
+  g.g = c.g;
+  g.depth = c.depth;
+  return g;
+}
+
 double global_sum(MPI_Comm comm, double local) {
   double total = 0;
   msa::check_mpi(MPI_Allreduce(&local, &total, 1, MPI_DOUBLE, MPI_SUM, comm), "climate: global sum");

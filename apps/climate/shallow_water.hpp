@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis.hpp"
 #include "msa/decomposition.hpp"
 
 namespace climate {
@@ -39,6 +40,9 @@ struct Config {
   /// Checks the settings; throws msa::ConfigError naming the bad one.
   void validate(int ranks) const;
 };
+
+/// The grid and physics the analysis needs, from a model configuration.
+Grid grid_of(const Config& config);
 
 /// Fields: state(0|1|2, row, column) = h, u, v; rows 0 and n+1, columns 0
 /// and nx+1 are halos.

@@ -55,37 +55,30 @@ void FileState::agree(const std::string& error) const {
     throw IoError(error);
 }
 
-hid_t memory_type(DataType type) {
+namespace {
+// Each DataType's native (memory) and little-endian (file) HDF5 type.
+struct TypePair {
+  hid_t memory, file;
+};
+TypePair types_of(DataType type) {
   switch (type) {
     case DataType::float32:
-      return H5T_NATIVE_FLOAT;
+      return {H5T_NATIVE_FLOAT, H5T_IEEE_F32LE};
     case DataType::float64:
-      return H5T_NATIVE_DOUBLE;
+      return {H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE};
     case DataType::int32:
-      return H5T_NATIVE_INT32;
+      return {H5T_NATIVE_INT32, H5T_STD_I32LE};
     case DataType::int64:
-      return H5T_NATIVE_INT64;
+      return {H5T_NATIVE_INT64, H5T_STD_I64LE};
     case DataType::uint8:
-      return H5T_NATIVE_UINT8;
+      return {H5T_NATIVE_UINT8, H5T_STD_U8LE};
   }
-  return H5T_NATIVE_DOUBLE;
+  return {H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE};
 }
+}  // namespace
 
-hid_t file_type(DataType type) {
-  switch (type) {
-    case DataType::float32:
-      return H5T_IEEE_F32LE;
-    case DataType::float64:
-      return H5T_IEEE_F64LE;
-    case DataType::int32:
-      return H5T_STD_I32LE;
-    case DataType::int64:
-      return H5T_STD_I64LE;
-    case DataType::uint8:
-      return H5T_STD_U8LE;
-  }
-  return H5T_IEEE_F64LE;
-}
+hid_t memory_type(DataType type) { return types_of(type).memory; }
+hid_t file_type(DataType type) { return types_of(type).file; }
 
 DataType data_type_of_hdf5(hid_t type, const std::string& where) {
   const H5T_class_t cls = H5Tget_class(type);

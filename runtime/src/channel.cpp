@@ -333,13 +333,14 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
 
   const auto& components = session.components();
   const bool peer_here = std::find(components.begin(), components.end(), peer) != components.end();
-  if (entry.peer == Peer::none || (entry.peer == Peer::if_present && !peer_here)) {
-    // No handshake: this rank's whole box is the one part (the null engine
-    // "sends" it; a file-staging engine writes or reads it).
+  // Without an M x N plan this rank's whole box is the one part (the null
+  // engine "sends" it; a file-staging engine writes or reads it).
+  auto own_box_only = [&] {
     plan.remote_size = 1;
     plan.parts = {plan.my_box};
     return std::make_shared<ChannelImpl>(plan, entry.make(plan));
-  }
+  };
+  if (entry.peer == Peer::none || (entry.peer == Peer::if_present && !peer_here)) return own_box_only();
 
   const Comm* inter = nullptr;
   try {
@@ -365,11 +366,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   const Side& p = producer ? mine : theirs;
   const Side& c = producer ? theirs : mine;
   validate(name, p, c);
-  if (entry.peer == Peer::if_present) {  // checked by both sides; each rank then stages its own box
-    plan.remote_size = 1;
-    plan.parts = {plan.my_box};
-    return std::make_shared<ChannelImpl>(plan, entry.make(plan));
-  }
+  if (entry.peer == Peer::if_present) return own_box_only();  // checked by both sides; each rank stages its own box
 
   // The plan: what goes from whom to whom.
   if (producer) {

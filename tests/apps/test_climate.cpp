@@ -204,13 +204,7 @@ TEST(Climate, AnalysisEqualsASerialRecomputationFromHdf5) {
     file.close();
   }
   // Parallel analysis, in its own decomposition (read back with the Store).
-  climate::Grid grid;
-  grid.nx = c.nx;
-  grid.ny = c.ny;
-  grid.lx = c.lx;
-  grid.ly = c.ly;
-  grid.g = c.g;
-  grid.depth = c.depth;
+  const climate::Grid grid = climate::grid_of(c);
   climate::AnalysisConfig ac;
   ac.threshold = c.depth - 20.0;  // inside the jets' range of h
   ac.bins = 16;

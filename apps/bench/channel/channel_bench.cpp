@@ -16,15 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "../bench_common.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using msa::bench::median;
+using msa::bench::now;
 
 struct Env {
   int rank = 0, size = 0;
@@ -43,31 +40,17 @@ void sleepy_barrier() {
   }
 }
 
-std::string fmt_goal(const std::string& better, double goal) {
-  char b[64];
-  std::snprintf(b, sizeof b, "  goal %s %.2f", better == "higher" ? ">=" : "<=", goal);
-  return b;
-}
-
 void record(Env& env, const std::string& case_name, const std::string& metric, const std::string& unit, double msa,
             double baseline, const std::string& baseline_name, const std::string& better, double goal,
             const std::string& note = "") {
   const double ratio = baseline > 0 ? msa / baseline : 0;
-  nlohmann::json r = {{"bench", "channel"},
-                      {"case", case_name},
-                      {"metric", metric},
-                      {"unit", unit},
-                      {"msa", msa},
-                      {"baseline", baseline},
-                      {"baseline_name", baseline_name},
-                      {"ratio", ratio},
-                      {"better", better}};
-  if (goal > 0) r["goal"] = goal;
+  nlohmann::json r =
+      msa::bench::make_record("channel", case_name, metric, unit, msa, baseline, baseline_name, better, goal);
   if (!note.empty()) r["note"] = note;
   env.records.push_back(r);
   std::printf("channel %-22s %-10s msa %10.3f %-5s baseline %10.3f %-5s (%s)  ratio %.3f%s%s\n", case_name.c_str(),
               metric.c_str(), msa, unit.c_str(), baseline, unit.c_str(), baseline_name.c_str(), ratio,
-              goal > 0 ? fmt_goal(better, goal).c_str() : "", note.empty() ? "" : ("  " + note).c_str());
+              goal > 0 ? msa::bench::goal_text(better, goal).c_str() : "", note.empty() ? "" : ("  " + note).c_str());
   std::fflush(stdout);
 }
 
@@ -394,10 +377,7 @@ int main(int argc, char** argv) {
     m_by_n(env, 4, 2);
     m_by_n(env, 3, 5);
     if (env.rank == 0 && !json_file.empty()) {
-      std::ofstream out(json_file);
-      out << env.records.dump(2) << "\n";
-      if (!out) throw msa::IoError("cannot write " + json_file);
-      std::printf("records written to %s\n", json_file.c_str());
+      msa::bench::write_records(env.records, json_file);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "msa_bench_channel: rank %d: %s\n", env.rank, e.what());

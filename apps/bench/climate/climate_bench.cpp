@@ -15,39 +15,26 @@
 #include <msa/msa.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../bench_common.hpp"
 #include "analysis.hpp"
 #include "progress.hpp"
 #include "shallow_water.hpp"
 
 namespace {
 
-using climate::now;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using msa::bench::median;
+using msa::bench::now;
 
 nlohmann::json g_records = nlohmann::json::array();
 
 void record(const std::string& name, const std::string& metric, const std::string& unit, double msa, double baseline,
             const std::string& baseline_name, const std::string& better, double goal, const std::string& extra = "") {
   const double ratio = baseline > 0 ? msa / baseline : 0;
-  nlohmann::json r = {{"bench", "climate"},
-                      {"case", name},
-                      {"metric", metric},
-                      {"unit", unit},
-                      {"msa", msa},
-                      {"baseline", baseline},
-                      {"baseline_name", baseline_name},
-                      {"ratio", ratio},
-                      {"better", better}};
-  if (goal > 0) r["goal"] = goal;
-  g_records.push_back(r);
+  g_records.push_back(
+      msa::bench::make_record("climate", name, metric, unit, msa, baseline, baseline_name, better, goal));
   std::printf("climate %-34s %-9s msa %9.4f %-4s baseline %9.4f %-4s (%s)  ratio %.3f%s%s\n", name.c_str(),
               metric.c_str(), msa, unit.c_str(), baseline, unit.c_str(), baseline_name.c_str(), ratio,
-              goal > 0 ? (better == "higher" ? "  goal >= " : "  goal <= ") : "",
-              goal > 0 ? (std::to_string(goal).substr(0, 4) + extra).c_str() : extra.c_str());
+              goal > 0 ? msa::bench::goal_text(better, goal).c_str() : "", extra.c_str());
   std::fflush(stdout);
 }
 
@@ -88,17 +75,6 @@ std::vector<std::vector<double>> make_frames(const climate::Config& c, int frame
     for (int s = 0; s < every; ++s) m.step();
   }
   return out;
-}
-
-climate::Grid grid_of(const climate::Config& c) {
-  climate::Grid g;
-  g.nx = c.nx;
-  g.ny = c.ny;
-  g.lx = c.lx;
-  g.ly = c.ly;
-  g.g = c.g;
-  g.depth = c.depth;
-  return g;
 }
 
 climate::AnalysisConfig analysis_config(const climate::Config& c) {
@@ -186,13 +162,13 @@ int main(int argc, char** argv) {
       a.accumulate(data);
     };
     auto run_analysis_alone = [&](int work) {
-      climate::Analysis a(grid_of(c), analysis_config(c), session.component(), 0, n);
+      climate::Analysis a(climate::grid_of(c), analysis_config(c), session.component(), 0, n);
       const double t0 = now();
       for (const auto& f : prepared) analyse(a, f.data(), work);
       return now() - t0;
     };
     auto run_analysis = [&](const std::string& policy, int work) {
-      climate::Analysis a(grid_of(c), analysis_config(c), session.component(), 0, n);
+      climate::Analysis a(climate::grid_of(c), analysis_config(c), session.component(), 0, n);
       auto ch = session.channel("fields-mpi-" + std::to_string(round++))
                     .from("booster")
                     .policy(msa::policy_from_string(policy))
@@ -263,10 +239,7 @@ int main(int argc, char** argv) {
       }
     }
     if (root && !json_file.empty()) {
-      std::ofstream out(json_file);
-      out << g_records.dump(2) << "\n";
-      if (!out) throw msa::IoError("cannot write " + json_file);
-      std::printf("records written to %s\n", json_file.c_str());
+      msa::bench::write_records(g_records, json_file);
     }
     return 0;
   } catch (const std::exception& e) {

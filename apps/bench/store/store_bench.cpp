@@ -34,15 +34,12 @@
 #include <msa/msa.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../bench_common.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using msa::bench::median;
+using msa::bench::now;
 
 using HostView = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
@@ -62,31 +59,17 @@ std::string size_label(std::size_t bytes) {
   return std::to_string(bytes >> 20) + "MiB";
 }
 
-std::string fmt_goal(const std::string& better, double goal) {
-  char b[64];
-  std::snprintf(b, sizeof b, "  goal %s %.2f", better == "higher" ? ">=" : "<=", goal);
-  return b;
-}
-
 // One record, printed as `store write 64MiB  msa X GB/s  baseline Y GB/s (name)  ratio R  goal >= G`.
 void record(Env& env, const std::string& op, std::size_t bytes, double msa, double baseline,
             const std::string& baseline_name, double goal) {
   const double ratio = baseline > 0 ? msa / baseline : 0;
-  nlohmann::json r = {{"bench", "store"},
-                      {"case", op + " bytes=" + std::to_string(bytes)},
-                      {"metric", "bandwidth"},
-                      {"unit", "GB/s"},
-                      {"msa", msa},
-                      {"baseline", baseline},
-                      {"baseline_name", baseline_name},
-                      {"ratio", ratio},
-                      {"better", "higher"}};
-  if (goal > 0) r["goal"] = goal;
+  nlohmann::json r = msa::bench::make_record("store", op + " bytes=" + std::to_string(bytes), "bandwidth", "GB/s", msa,
+                                             baseline, baseline_name, "higher", goal);
   env.records.push_back(r);
   const std::string name = "(" + baseline_name + ")";
   std::printf("store %-5s %-7s msa %8.3f GB/s  baseline %8.3f GB/s %-14s  ratio %.3f%s\n", op.c_str(),
               size_label(bytes).c_str(), msa, baseline, name.c_str(), ratio,
-              goal > 0 ? fmt_goal("higher", goal).c_str() : "");
+              goal > 0 ? msa::bench::goal_text("higher", goal).c_str() : "");
   std::fflush(stdout);
 }
 
@@ -504,10 +487,7 @@ int main(int argc, char** argv) {
     }
     for (std::size_t bytes : sizes) run_size(env, bytes, repeats);
     if (env.rank == 0 && !json_file.empty()) {
-      std::ofstream out(json_file);
-      out << env.records.dump(2) << "\n";
-      if (!out) throw msa::IoError("cannot write " + json_file);
-      std::printf("records written to %s\n", json_file.c_str());
+      msa::bench::write_records(env.records, json_file);
     }
     MPI_Barrier(MPI_COMM_WORLD);
     if (env.rank == 0 && fresh) std::filesystem::remove_all(env.dir);
