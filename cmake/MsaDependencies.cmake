@@ -28,8 +28,14 @@ endif()
 
 # Real clients the tests run on our output (netCDF's ncdump, xarray): required
 # with the tests, so their checks always run (scripts/install-deps has them).
-find_library(MSA_PARASAIL_LIBRARY parasail)
+# The scheduler's journal checksums (crc32); biopipe reads gzip FASTA/FASTQ.
+find_package(ZLIB REQUIRED)
 if(MSA_BUILD_TESTS)
+  # The reference aligner biopipe's Smith-Waterman scores are checked against.
+  pkg_check_modules(PARASAIL IMPORTED_TARGET parasail-1)
+  if(NOT PARASAIL_FOUND)
+    message(FATAL_ERROR "the tests need parasail (Debian: libparasail-dev); run scripts/install-deps")
+  endif()
   find_program(MSA_NCDUMP ncdump)
   if(NOT MSA_NCDUMP)
     message(FATAL_ERROR "the tests need ncdump (Debian: netcdf-bin); run scripts/install-deps")

@@ -9,6 +9,7 @@
 #include "msa/discovery.hpp"
 #include "msa/error.hpp"
 #include "msa/placement.hpp"
+#include "msa/scheduler.hpp"
 #include "msa/profile.hpp"
 #include "msa/session.hpp"
 #include "msa/topology.hpp"
