@@ -257,6 +257,8 @@ class Scheduler::Impl::Run {
   void load_journal();
   void plan_priorities();
   double estimate(std::int32_t task, int module, double bytes) const;
+  /// Whether the history or a prior gives `task` a time on `module`.
+  bool known(std::int32_t task, int module, double bytes) const;
 
   // ---- the worker (every rank)
   struct Pending {
@@ -289,6 +291,8 @@ class Scheduler::Impl::Run {
   void master_done(int from, detail::WireReader& in);
   void task_finished(std::int32_t task, int on_rank, std::uint64_t bytes, double exec);
   bool schedule();
+  std::vector<int> split_by_relative_speed(const std::vector<std::int32_t>& look,
+                                           const std::vector<double>& exec) const;
   bool free_slot(int rank) const;
   void dispatch(std::int32_t task, int to);
   void stop_all(const std::string& error);
@@ -319,6 +323,8 @@ class Scheduler::Impl::Run {
   std::vector<std::vector<int>> copies;  // ranks holding (or receiving) each output
   std::vector<int> placed_on;
   std::vector<double> placed_estimate;
+  std::vector<char> calibrating;  // per task: sent to measure its kind on a module
+  std::vector<int> exploring;     // per kind x module: calibration tasks outstanding
   std::vector<Clock::time_point> dispatched_at;
   std::set<std::pair<double, std::int32_t>> ready;
   std::vector<int> outstanding;     // per rank
@@ -565,6 +571,12 @@ double Scheduler::Impl::Run::estimate(std::int32_t task, int module, double byte
     if (other >= 0 && (best < 0 || other < best)) best = other;
   }
   return best >= 0 ? best : s.options.queue_seconds;
+}
+
+bool Scheduler::Impl::Run::known(std::int32_t task, int module, double bytes) const {
+  const Resolved& r = kind_of[static_cast<std::size_t>(task_kind[static_cast<std::size_t>(task)])];
+  const auto m = static_cast<std::size_t>(module);
+  return r.line[m]->n > 0 || prior_seconds(*r.kind, s.flop_rate[m], s.memory_rate[m], bytes) >= 0;
 }
 
 void Scheduler::Impl::Run::plan_priorities() {
@@ -884,6 +896,7 @@ void Scheduler::Impl::Run::task_finished(std::int32_t task, int on_rank, std::ui
     for (auto i : task_def.inputs) in_bytes += static_cast<double>(out_size[static_cast<std::size_t>(i)]);
   }
   const auto k = task_kind[t];
+  if (calibrating[t]) --exploring[static_cast<std::size_t>(k) * s.modules.size() + static_cast<std::size_t>(module)];
   detail::History::observe(*kind_of[static_cast<std::size_t>(k)].line[static_cast<std::size_t>(module)], in_bytes,
                            exec);
   auto& ks = kind_stats[{k, module}];
@@ -961,13 +974,17 @@ bool Scheduler::Impl::Run::schedule() {
     slots += f;
   }
   if (slots == 0) return false;
-  bool any = false;
-  const bool round_robin = s.options.policy == "round_robin";
-  std::vector<double> avail(queued_work);  // the virtual plan of this round
-  std::vector<std::int32_t> taken;
-  int examined = 0;
+
+  // The ready tasks this round looks at, most urgent first, with their
+  // execution estimate on each module (negative: no variant there).
+  const std::size_t modules = s.modules.size();
   const int horizon = std::max(256, 4 * slots);
-  for (auto it = ready.begin(); it != ready.end() && slots > 0 && examined < horizon; ++it, ++examined) {
+  std::vector<std::int32_t> look;
+  std::vector<double> exec;  // look.size() x modules
+  std::vector<int> explore;  // per look: the module it calibrates, or -1
+  std::vector<char> claimed(kind_of.size() * modules, 0);
+  const bool eft = s.options.policy == "eft";
+  for (auto it = ready.begin(); it != ready.end() && static_cast<int>(look.size()) < horizon; ++it) {
     const std::int32_t task = it->second;
     const auto t = static_cast<std::size_t>(task);
     const Resolved& kind = kind_of[static_cast<std::size_t>(task_kind[t])];
@@ -977,21 +994,61 @@ bool Scheduler::Impl::Run::schedule() {
       in_bytes = 0;
       for (auto i : def.inputs) in_bytes += static_cast<double>(out_size[static_cast<std::size_t>(i)]);
     }
+    look.push_back(task);
+    explore.push_back(-1);
+    const auto k = static_cast<std::size_t>(task_kind[t]);
+    bool any_known = false, any_unknown = false;
+    for (std::size_t m = 0; m < modules; ++m) {
+      if (kind.function[m] == nullptr || s.module_ranks[m].empty()) continue;
+      (known(task, static_cast<int>(m), in_bytes) ? any_known : any_unknown) = true;
+    }
+    for (std::size_t m = 0; m < modules; ++m) {
+      double e = -1;
+      if (kind.function[m] != nullptr && !s.module_ranks[m].empty()) {
+        e = estimate(task, static_cast<int>(m), in_bytes);
+        // Calibration: a kind never run on a module it could run on, while
+        // other modules know it, is tried there once (as if free) before
+        // more of it are sent there; the others wait for that measurement.
+        if (eft && any_known && any_unknown && !known(task, static_cast<int>(m), in_bytes)) {
+          if (exploring[k * modules + m] == 0 && !claimed[k * modules + m]) {
+            claimed[k * modules + m] = 1;
+            explore.back() = static_cast<int>(m);
+            e = 0;
+          } else {
+            e = -1;
+          }
+        }
+      }
+      exec.push_back(e);
+    }
+  }
+
+  std::vector<int> target;
+  if (eft) target = split_by_relative_speed(look, exec);
+
+  bool any = false;
+  std::vector<double> avail(queued_work);  // the virtual plan of this round
+  std::vector<std::int32_t> taken;
+  for (std::size_t j = 0; j < look.size() && slots > 0; ++j) {
+    const std::int32_t task = look[j];
+    const auto t = static_cast<std::size_t>(task);
+    const auto& def = g.tasks()[t];
     int best = -1;
     double best_finish = 0, best_exec = 0;
-    if (round_robin) {
+    if (s.options.policy == "round_robin") {
       // Ranks in turn, skipping those without a variant; wait for the turn's rank.
       for (int tries = 0; tries < s.size && best < 0; ++tries) {
         const int r = (round_robin_next + tries) % s.size;
-        if (kind.function[static_cast<std::size_t>(s.rank_module[static_cast<std::size_t>(r)])] != nullptr) best = r;
+        if (exec[j * modules + static_cast<std::size_t>(s.rank_module[static_cast<std::size_t>(r)])] >= 0) best = r;
       }
       if (free[static_cast<std::size_t>(best)] == 0) break;
       round_robin_next = (best + 1) % s.size;
-      best_exec = estimate(task, s.rank_module[static_cast<std::size_t>(best)], in_bytes);
+      best_exec = exec[j * modules + static_cast<std::size_t>(s.rank_module[static_cast<std::size_t>(best)])];
     } else {
-      for (std::size_t m = 0; m < s.modules.size(); ++m) {
-        if (kind.function[m] == nullptr || s.module_ranks[m].empty()) continue;
-        const double exec = estimate(task, static_cast<int>(m), in_bytes);
+      const int only = target[static_cast<std::size_t>(task_kind[t])];
+      for (std::size_t m = 0; m < modules; ++m) {
+        const double e = exec[j * modules + m];
+        if (e < 0 || (only >= 0 && static_cast<int>(m) != only)) continue;
         for (int r : s.module_ranks[m]) {
           const auto rr = static_cast<std::size_t>(r);
           double transfer = 0;
@@ -1002,12 +1059,12 @@ bool Scheduler::Impl::Run::schedule() {
                         s.bw(s.rank_module[static_cast<std::size_t>(copies[in].front())], static_cast<int>(m));
           }
           // Inputs travel while the rank works through its queue.
-          const double finish = std::max(avail[rr], transfer) + exec;
+          const double finish = std::max(avail[rr], transfer) + e;
           if (best < 0 || finish < best_finish ||
               (finish == best_finish && free[rr] > free[static_cast<std::size_t>(best)])) {
             best = r;
             best_finish = finish;
-            best_exec = exec;
+            best_exec = e;
           }
         }
       }
@@ -1018,12 +1075,96 @@ bool Scheduler::Impl::Run::schedule() {
     --free[b];
     --slots;
     placed_estimate[t] = best_exec;
+    if (explore[j] >= 0 && s.rank_module[b] == explore[j]) {
+      calibrating[t] = 1;
+      ++exploring[static_cast<std::size_t>(task_kind[t]) * modules + static_cast<std::size_t>(explore[j])];
+    }
     dispatch(task, best);
+    // Past min_queue a rank takes more only while its queued work is small.
+    if (outstanding[b] >= s.options.min_queue && queued_work[b] >= s.options.queue_seconds) {
+      slots -= free[b];
+      free[b] = 0;
+    }
     taken.push_back(task);
     any = true;
   }
   for (auto task : taken) ready.erase({-priority[static_cast<std::size_t>(task)], task});
   return any;
+}
+
+std::vector<int> Scheduler::Impl::Run::split_by_relative_speed(const std::vector<std::int32_t>& look,
+                                                               const std::vector<double>& exec) const {
+  // Finish time alone, task by task, is short-sighted between unrelated
+  // modules: while the booster is busy, the cluster would take a task the
+  // booster runs 10 x faster, although other ready tasks run nearly as fast
+  // on the cluster. So first split the ready work between two modules the
+  // way that finishes soonest if tasks could be cut (kinds sorted by their
+  // speed ratio, each module taking the kinds it is relatively best at, both
+  // ending together); kinds wholly on one side of the split go to that
+  // module, and the kind the split cuts through is placed freely by finish
+  // time. With other than two modules, every kind is placed freely.
+  std::vector<int> target(kind_of.size(), -1);
+  const std::size_t modules = s.modules.size();
+  std::vector<std::size_t> active;
+  for (std::size_t m = 0; m < modules; ++m)
+    if (!s.module_ranks[m].empty()) active.push_back(m);
+  if (active.size() != 2) return target;
+  const std::size_t a = active[0], b = active[1];
+  std::vector<double> count(kind_of.size(), 0), cost_a(kind_of.size(), 0), cost_b(kind_of.size(), 0);
+  double load_a = 0, load_b = 0;
+  for (int r : s.module_ranks[a]) load_a += queued_work[static_cast<std::size_t>(r)];
+  for (int r : s.module_ranks[b]) load_b += queued_work[static_cast<std::size_t>(r)];
+  for (std::size_t j = 0; j < look.size(); ++j) {
+    const auto k = static_cast<std::size_t>(task_kind[static_cast<std::size_t>(look[j])]);
+    const double ea = exec[j * modules + a], eb = exec[j * modules + b];
+    if (ea < 0 && eb < 0) continue;
+    if (ea < 0) {
+      load_b += eb;
+    } else if (eb < 0) {
+      load_a += ea;
+    } else {
+      count[k] += 1;
+      cost_a[k] += ea;
+      cost_b[k] += eb;
+    }
+  }
+  std::vector<std::size_t> order;
+  for (std::size_t k = 0; k < kind_of.size(); ++k)
+    if (count[k] > 0) order.push_back(k);
+  if (order.size() < 2) return target;
+  auto ratio = [&](std::size_t k) { return cost_a[k] / std::max(cost_b[k], 1e-12); };
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return ratio(x) < ratio(y); });
+  const double ranks_a = static_cast<double>(s.module_ranks[a].size());
+  const double ranks_b = static_cast<double>(s.module_ranks[b].size());
+  // Smallest T at which module a, filled from the front of the order, and
+  // module b, taking the rest, both finish by T.
+  auto cut = [&](double T, std::size_t* partial) {
+    double left = T * ranks_a - load_a, rest = load_b;
+    *partial = order.size();
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const std::size_t k = order[i];
+      const double on_a = left <= 0 ? 0 : std::min(1.0, left / cost_a[k]);
+      if (on_a < 1 && *partial == order.size()) *partial = i;
+      left -= on_a * cost_a[k];
+      rest += (1 - on_a) * cost_b[k];
+    }
+    return rest <= T * ranks_b;
+  };
+  double lo = 0, hi = load_a / ranks_a + load_b / ranks_b;
+  for (std::size_t k : order) hi += std::min(cost_a[k] / ranks_a, cost_b[k] / ranks_b) + cost_a[k] + cost_b[k];
+  for (int it = 0; it < 60; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    std::size_t unused = 0;
+    (cut(mid, &unused) ? hi : lo) = mid;
+  }
+  std::size_t partial = 0;
+  cut(hi, &partial);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (i < partial)
+      target[order[i]] = static_cast<int>(a);
+    else if (i > partial)
+      target[order[i]] = static_cast<int>(b);
+  return target;
 }
 
 void Scheduler::Impl::Run::stop_all(const std::string& error) {
@@ -1059,6 +1200,8 @@ void Scheduler::Impl::Run::execute() {
     copies.assign(N, {});
     placed_on.assign(N, -1);
     placed_estimate.assign(N, 0);
+    calibrating.assign(N, 0);
+    exploring.assign(kind_of.size() * s.modules.size(), 0);
     dispatched_at.assign(N, started);
     outstanding.assign(static_cast<std::size_t>(s.size), 0);
     queued_work.assign(static_cast<std::size_t>(s.size), 0);
