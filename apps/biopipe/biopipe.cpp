@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <msa/io/store.hpp>
 #include <msa/msa.hpp>
+#include <mutex>
 #include <sstream>
 
 #include "core.hpp"
@@ -58,7 +58,9 @@ struct Part {
 };
 
 std::vector<Part> unpack(const Bytes& bytes, std::size_t expected, const std::string& what) {
-  auto corrupt = [&] { return msa::ConfigError("corrupt " + what + " buffer (" + std::to_string(bytes.size()) + " bytes)"); };
+  auto corrupt = [&] {
+    return msa::ConfigError("corrupt " + what + " buffer (" + std::to_string(bytes.size()) + " bytes)");
+  };
   if (bytes.size() < 4) throw corrupt();
   std::uint32_t count = 0;
   std::memcpy(&count, bytes.data(), 4);
@@ -145,7 +147,7 @@ std::int64_t fault_kill_after() {
 
 // ---- task kinds
 
-void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int world_rank, int world_size) {
+void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int world_rank) {
   using biopipe::Record;
   scheduler.kind("load_reference").variant("host", [](msa::TaskContext& t) {
     t.set_output(biopipe::to_bytes(biopipe::read_sequences(t.param("path"))));
@@ -184,7 +186,8 @@ void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int wor
       .work(hashing);
   scheduler.kind("kmer_merge").variant("host", [](msa::TaskContext& t) {
     biopipe::KmerCounts total;
-    for (std::size_t i = 0; i < t.input_count(); ++i) total = biopipe::merge(total, biopipe::decode<biopipe::KmerCounts>(t.input(i)));
+    for (std::size_t i = 0; i < t.input_count(); ++i)
+      total = biopipe::merge(total, biopipe::decode<biopipe::KmerCounts>(t.input(i)));
     t.set_output(biopipe::to_bytes(total));
   });
   scheduler.kind("spectrum").variant("host", [max = p.max_multiplicity](msa::TaskContext& t) {
@@ -196,11 +199,11 @@ void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int wor
 
   // Alignment: seeds on the host, then all (read, candidate window) pairs in
   // one call: the Kokkos kernel on a GPU module, the host loop elsewhere.
-  auto align_with = [config = p.align, world_rank, world_size](bool kernel) {
-    return [config, kernel, world_rank, world_size](msa::TaskContext& t) {
+  auto align_with = [config = p.align, world_rank](bool kernel) {
+    return [config, kernel, world_rank](msa::TaskContext& t) {
       static std::int64_t done_here = 0;
       const auto kill_after = fault_kill_after();
-      if (kill_after >= 0 && world_rank == std::max(0, world_size - 1) && done_here >= kill_after) {
+      if (kill_after >= 0 && done_here >= kill_after) {
         std::fprintf(stderr, "biopipe: rank %d killed by MSA_BIOPIPE_KILL_AFTER=%lld (fault injection)\n", world_rank,
                      static_cast<long long>(kill_after));
         std::fflush(stderr);
@@ -242,7 +245,10 @@ void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int wor
   };
   msa::WorkModel dynamic_programming;  // cells per read byte x a few operations per cell
   dynamic_programming.flops_per_byte = 10.0 * static_cast<double>(p.align.max_candidates * p.align.window);
-  scheduler.kind("align").variant("gh200", align_with(true)).variant("host", align_with(false)).work(dynamic_programming);
+  scheduler.kind("align")
+      .variant("gh200", align_with(true))
+      .variant("host", align_with(false))
+      .work(dynamic_programming);
 
   scheduler.kind("summarize").variant("host", [config = p.align](msa::TaskContext& t) {
     const auto index = reference_index(t.input(0), config);
@@ -255,7 +261,8 @@ void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int wor
       const Truth tr = truth_of(parts[1]);
       truth.labelled += tr.labelled;
       truth.correct += tr.correct;
-      biopipe::add_hits(summary, biopipe::decode<std::vector<biopipe::Hit>>(parts[2].data, parts[2].size), index->windows);
+      biopipe::add_hits(summary, biopipe::decode<std::vector<biopipe::Hit>>(parts[2].data, parts[2].size),
+                        index->windows);
     }
     const Bytes sb = biopipe::to_bytes(stats), tb = truth_bytes(truth), ub = biopipe::to_bytes(summary);
     t.set_output(pack({&sb, &tb, &ub}));
@@ -303,21 +310,22 @@ struct Graph {
 Graph build_graph(const biopipe::Pipeline& p, const std::vector<std::int64_t>& reads_per_file) {
   Graph out;
   auto& g = out.graph;
-  const auto reference =
-      g.add("load_reference", "reference", {}, {{"path", p.reference}}, static_cast<double>(fs::file_size(p.reference)));
+  const auto reference = g.add("load_reference", "reference", {}, {{"path", p.reference}},
+                               static_cast<double>(fs::file_size(p.reference)));
   std::vector<msa::TaskId> kmers, aligned;
   std::int64_t read_base = 0;
   for (std::size_t f = 0; f < p.reads.size(); ++f) {
     const std::string file = std::to_string(f);
-    const auto load = g.add("load_reads", "load/" + file, {}, {{"path", p.reads[f]}},
-                            static_cast<double>(fs::file_size(p.reads[f])));
+    const auto load =
+        g.add("load_reads", "load/" + file, {}, {{"path", p.reads[f]}}, static_cast<double>(fs::file_size(p.reads[f])));
     for (std::int64_t first = 0; first < reads_per_file[f]; first += p.chunk_reads) {
       const std::int64_t count = std::min(p.chunk_reads, reads_per_file[f] - first);
       const std::string chunk = file + "/" + std::to_string(first / p.chunk_reads);
-      const auto filtered =
-          g.add("filter", "filter/" + chunk, {load}, {{"first", std::to_string(first)}, {"count", std::to_string(count)}});
+      const auto filtered = g.add("filter", "filter/" + chunk, {load},
+                                  {{"first", std::to_string(first)}, {"count", std::to_string(count)}});
       kmers.push_back(g.add("kmer_count", "kmers/" + chunk, {filtered}));
-      aligned.push_back(g.add("align", "align/" + chunk, {reference, filtered}, {{"read_base", std::to_string(read_base + first)}}));
+      aligned.push_back(
+          g.add("align", "align/" + chunk, {reference, filtered}, {{"read_base", std::to_string(read_base + first)}}));
       ++out.chunks;
     }
     read_base += reads_per_file[f];
@@ -382,7 +390,8 @@ void write_outputs(const biopipe::Pipeline& p, const biopipe::Summary& summary, 
   auto coverage = file.create_group("coverage");
   for (std::size_t c = 0; c < summary.coverage.size(); ++c) {
     std::vector<std::int32_t> depth(summary.coverage[c].begin(), summary.coverage[c].end());
-    const std::string name = c < reference.size() ? reference[c].name.substr(0, reference[c].name.find(' ')) : "contig" + std::to_string(c);
+    const std::string name =
+        c < reference.size() ? reference[c].name.substr(0, reference[c].name.find(' ')) : "contig" + std::to_string(c);
     put_i32(coverage, name.empty() ? "contig" + std::to_string(c) : name, depth);
   }
   std::vector<std::int64_t> spec(spectrum.begin(), spectrum.end());
@@ -391,10 +400,11 @@ void write_outputs(const biopipe::Pipeline& p, const biopipe::Summary& summary, 
   std::ostringstream text;
   char line[256];
   text << "biopipe " << p.name << " (" << p.source << ")\n";
-  std::snprintf(line, sizeof line, "reads: %lld in, %lld passed the filter (%.1f %%), %lld aligned with score >= %d\n",
-                static_cast<long long>(stats.reads_in), static_cast<long long>(stats.reads_out),
-                100.0 * static_cast<double>(stats.reads_out) / static_cast<double>(std::max<std::int64_t>(1, stats.reads_in)),
-                static_cast<long long>(summary.best.size()), summary.min_score);
+  std::snprintf(
+      line, sizeof line, "reads: %lld in, %lld passed the filter (%.1f %%), %lld aligned with score >= %d\n",
+      static_cast<long long>(stats.reads_in), static_cast<long long>(stats.reads_out),
+      100.0 * static_cast<double>(stats.reads_out) / static_cast<double>(std::max<std::int64_t>(1, stats.reads_in)),
+      static_cast<long long>(summary.best.size()), summary.min_score);
   text << line;
   if (truth.labelled > 0) {
     std::snprintf(line, sizeof line, "synthetic truth: %lld of %lld labelled reads placed at their origin (%.2f %%)\n",
@@ -404,7 +414,8 @@ void write_outputs(const biopipe::Pipeline& p, const biopipe::Summary& summary, 
   }
   double score_sum = 0;
   for (const auto& h : summary.best) score_sum += h.score;
-  std::snprintf(line, sizeof line, "mean best score: %.1f\n", summary.best.empty() ? 0.0 : score_sum / static_cast<double>(summary.best.size()));
+  std::snprintf(line, sizeof line, "mean best score: %.1f\n",
+                summary.best.empty() ? 0.0 : score_sum / static_cast<double>(summary.best.size()));
   text << line;
   for (std::size_t c = 0; c < summary.coverage.size(); ++c) {
     double sum = 0;
@@ -467,8 +478,19 @@ int run(const std::string& pipeline_path, const std::string& out_override, const
         biopipe::write_fasta(p.reference, data.reference);
         biopipe::write_fastq(p.reads[0], data.reads);
       }
-      biopipe::read_sequences(p.reference);  // a bad reference fails here, before any task
-      for (const auto& f : p.reads) counts.push_back(static_cast<std::int64_t>(biopipe::read_sequences(f).size()));
+      // Bad inputs fail here, before any task, naming the pipeline entry.
+      try {
+        biopipe::read_sequences(p.reference);
+      } catch (const msa::Error& e) {
+        throw msa::ConfigError(p.source + ": input.reference: " + e.what());
+      }
+      for (const auto& f : p.reads) {
+        try {
+          counts.push_back(static_cast<std::int64_t>(biopipe::read_sequences(f).size()));
+        } catch (const msa::Error& e) {
+          throw msa::ConfigError(p.source + ": input.reads: " + e.what());
+        }
+      }
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -487,7 +509,7 @@ int run(const std::string& pipeline_path, const std::string& out_override, const
   options.history_file = history;
   options.policy = policy;
   msa::Scheduler scheduler(session, options);
-  define_kinds(scheduler, p, rank, size);
+  define_kinds(scheduler, p, rank);
   Graph g = build_graph(p, counts);
   if (rank == 0) {
     std::printf("biopipe: %zu tasks (%lld chunks of up to %lld reads) on %d ranks (", g.graph.size(),
@@ -528,8 +550,9 @@ int generate_command(const biopipe::GeneratorConfig& config, const std::string& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"biopipe: a sequencing pipeline (filter, k-mer spectrum, Smith-Waterman alignment, coverage) whose "
-               "stages msa places on the booster and the cluster"};
+  CLI::App app{
+      "biopipe: a sequencing pipeline (filter, k-mer spectrum, Smith-Waterman alignment, coverage) whose "
+      "stages msa places on the booster and the cluster"};
   app.require_subcommand(1);
   auto* run_cmd = app.add_subcommand("run", "run a pipeline file (collective over all ranks)");
   std::string pipeline, out_dir, journal, history, policy = "eft";

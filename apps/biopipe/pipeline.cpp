@@ -1,10 +1,11 @@
 #include "pipeline.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "msa/error.hpp"
 
@@ -98,7 +99,8 @@ Pipeline parse_pipeline(const std::string& text, const std::string& source) {
   if (!input) throw msa::ConfigError(source + ": no [input] table (reference = ..., reads = [...])");
   check.only(*input, {"reference", "reads", "chunk_reads"}, "[input]");
   p.reference = check.string(*input, "reference", "input", "");
-  if (p.reference.empty()) throw msa::ConfigError(check.where(input->source()) + ": [input] needs reference = \"<FASTA file>\"");
+  if (p.reference.empty())
+    throw msa::ConfigError(check.where(input->source()) + ": [input] needs reference = \"<FASTA file>\"");
   if (const toml::node* reads = input->get("reads")) {
     if (reads->is_string()) {
       p.reads.push_back(*reads->value<std::string>());
@@ -112,7 +114,8 @@ Pipeline parse_pipeline(const std::string& text, const std::string& source) {
       check.fail(*reads, "input.reads must be a file name or a list of them");
     }
   }
-  if (p.reads.empty()) throw msa::ConfigError(check.where(input->source()) + ": [input] needs reads = [\"<FASTQ or FASTA file>\", ...]");
+  if (p.reads.empty())
+    throw msa::ConfigError(check.where(input->source()) + ": [input] needs reads = [\"<FASTQ or FASTA file>\", ...]");
   p.chunk_reads = check.integer(*input, "chunk_reads", "input", p.chunk_reads, 1, 100000000);
 
   if (const toml::table* s = check.table(root, "synthetic")) {
@@ -142,7 +145,8 @@ Pipeline parse_pipeline(const std::string& text, const std::string& source) {
   if (const toml::table* k = check.table(root, "kmers")) {
     check.only(*k, {"k", "max_multiplicity"}, "[kmers]");
     p.kmer_k = static_cast<int>(check.integer(*k, "k", "kmers", p.kmer_k, 1, 31));
-    p.max_multiplicity = static_cast<int>(check.integer(*k, "max_multiplicity", "kmers", p.max_multiplicity, 1, 1000000));
+    p.max_multiplicity =
+        static_cast<int>(check.integer(*k, "max_multiplicity", "kmers", p.max_multiplicity, 1, 1000000));
   }
   if (const toml::table* a = check.table(root, "align")) {
     check.only(*a,
