@@ -7,6 +7,11 @@
 //   release   master -> holder: output of task t is no longer needed
 //   done      rank -> master:   tasks finished (sizes, times) or failed
 //   stop      master -> rank:   the run is over (maybe with an error)
+//   bye       rank -> master:   the last message a rank sends in a run
+// Messages from one sender arrive in order, so a rank that sees `stop` has
+// seen every earlier order, and a master that sees every `bye` (and its own
+// messages to itself) has seen every message: the run ends with nothing in
+// flight, whether it succeeded or failed.
 // Outputs travel on a second communicator, tag = task index.
 
 #include "msa/scheduler.hpp"
@@ -164,7 +169,7 @@ double thread_cpu_seconds() {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-enum Tag : int { tag_dispatch = 1, tag_send, tag_release, tag_done, tag_stop };
+enum Tag : int { tag_dispatch = 1, tag_send, tag_release, tag_done, tag_stop, tag_bye };
 
 struct KindDef {
   std::string name;
@@ -345,7 +350,10 @@ class Scheduler::Impl::Run {
   std::vector<std::pair<MPI_Request, std::shared_ptr<const Bytes>>> sends;
   std::map<std::pair<int, int>, detail::WireWriter> outgoing;  // (rank, tag) -> batch
   std::vector<std::pair<MPI_Request, std::shared_ptr<Bytes>>> posted;
-  bool stopped = false;
+  bool stopped = false;                           // this rank's loop is over
+  bool stopping = false;                          // master: stop sent, draining; worker: stop received
+  int byes = 0;                                   // master: workers that said bye
+  std::int64_t self_sent = 0, self_received = 0;  // master's messages to itself
   std::string stop_error;
 
   std::mutex mutex;
@@ -606,6 +614,7 @@ detail::WireWriter& Scheduler::Impl::Run::outbox(int to, Tag tag) { return outgo
 void Scheduler::Impl::Run::post(int to, Tag tag, detail::WireWriter& message) {
   auto buffer = std::make_shared<Bytes>(std::move(message.bytes()));
   message.clear();
+  if (to == s.rank) ++self_sent;
   MPI_Request request;
   check_mpi(MPI_Isend(buffer->data(), static_cast<int>(buffer->size()), MPI_BYTE, to, tag, s.control, &request),
             "scheduler: message to rank " + std::to_string(to));
@@ -643,6 +652,7 @@ bool Scheduler::Impl::Run::poll_control() {
         MPI_Recv(message.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, s.control, MPI_STATUS_IGNORE),
         "scheduler: receive");
     detail::WireReader in(message.data(), message.size());
+    if (status.MPI_SOURCE == s.rank) ++self_received;
     switch (status.MPI_TAG) {
       case tag_dispatch:
         accept_dispatch(in);
@@ -656,8 +666,11 @@ bool Scheduler::Impl::Run::poll_control() {
       case tag_done:
         master_done(status.MPI_SOURCE, in);
         break;
+      case tag_bye:
+        ++byes;
+        break;
       case tag_stop:
-        stopped = true;
+        stopping = true;
         if (in.get<std::uint8_t>()) {
           stop_error = in.get_string();
           abandon = true;
@@ -838,7 +851,7 @@ bool Scheduler::Impl::Run::collect_finished() {
     std::lock_guard<std::mutex> lock(mutex);
     batch.swap(finished);
   }
-  if (batch.empty()) return false;
+  if (batch.empty() || stopping) return false;
   for (Finished& f : batch) {
     if (f.error.empty()) s.outputs[f.task] = f.output;
     if (master()) {
@@ -865,6 +878,7 @@ bool Scheduler::Impl::Run::collect_finished() {
 // ------------------------------------------------------------ master
 
 void Scheduler::Impl::Run::master_done(int from, detail::WireReader& in) {
+  if (stopping) return;  // a failed run: what finishes now is not used
   while (!in.done()) {
     const auto task = in.get<std::int32_t>();
     if (in.get<std::uint8_t>()) {
@@ -1169,12 +1183,14 @@ std::vector<int> Scheduler::Impl::Run::split_by_relative_speed(const std::vector
 
 void Scheduler::Impl::Run::stop_all(const std::string& error) {
   if (!error.empty()) abandon = true;
-  for (int r = 1; r < s.size; ++r) {
+  flush();  // every order before the stop
+  for (int r = 0; r < s.size; ++r) {
+    if (r == s.rank) continue;
     auto& out = outbox(r, tag_stop);
     out.put<std::uint8_t>(error.empty() ? 0 : 1);
     if (!error.empty()) out.put_string(error);
   }
-  stopped = true;
+  stopping = true;
   stop_error = error;
 }
 
@@ -1237,11 +1253,17 @@ void Scheduler::Impl::Run::execute() {
       active = poll_data() || active;
       active = collect_finished() || active;
       if (master()) {
-        if (!failure.empty() || done_count == n) {
+        if (stopping) {
+          // Drain: every worker's last message, and our own to ourselves.
+          if (byes == s.size - 1 && self_received == self_sent) stopped = true;
+        } else if (!failure.empty() || done_count == n) {
           stop_all(failure);
         } else {
           active = schedule() || active;
         }
+      } else if (stopping) {
+        outbox(0, tag_bye).put<std::uint8_t>(0);
+        stopped = true;
       }
       flush();
       if (active) {
