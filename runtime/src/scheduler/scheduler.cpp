@@ -296,8 +296,8 @@ class Scheduler::Impl::Run {
   void master_done(int from, detail::WireReader& in);
   void task_finished(std::int32_t task, int on_rank, std::uint64_t bytes, double exec);
   bool schedule();
-  std::vector<int> split_by_relative_speed(const std::vector<std::int32_t>& look,
-                                           const std::vector<double>& exec) const;
+  std::vector<int> split_by_relative_speed(const std::vector<std::int32_t>& look, const std::vector<double>& exec,
+                                           const std::vector<double>& avail) const;
   bool free_slot(int rank) const;
   void dispatch(std::int32_t task, int to);
   void stop_all(const std::string& error);
@@ -332,8 +332,9 @@ class Scheduler::Impl::Run {
   std::vector<int> exploring;     // per kind x module: calibration tasks outstanding
   std::vector<Clock::time_point> dispatched_at;
   std::set<std::pair<double, std::int32_t>> ready;
-  std::vector<int> outstanding;     // per rank
-  std::vector<double> queued_work;  // per rank, estimated seconds
+  std::vector<int> outstanding;               // per rank
+  std::vector<double> queued_work;            // per rank, estimated seconds
+  std::vector<Clock::time_point> busy_since;  // per rank: start of its current task (estimated)
   std::int32_t done_count = 0;
   std::int32_t skipped = 0;
   int round_robin_next = 0;
@@ -898,6 +899,7 @@ void Scheduler::Impl::Run::task_finished(std::int32_t task, int on_rank, std::ui
   ++done_count;
   --outstanding[r];
   queued_work[r] = std::max(0.0, queued_work[r] - placed_estimate[t]);
+  busy_since[r] = Clock::now();  // its next task starts now
   busy[r] += exec;
   out_size[t] = bytes;
   copies[t] = {on_rank};
@@ -970,6 +972,7 @@ void Scheduler::Impl::Run::dispatch(std::int32_t task, int to) {
   }
   placed_on[t] = to;
   dispatched_at[t] = Clock::now();
+  if (outstanding[static_cast<std::size_t>(to)] == 0) busy_since[static_cast<std::size_t>(to)] = Clock::now();
   ++outstanding[static_cast<std::size_t>(to)];
   queued_work[static_cast<std::size_t>(to)] += placed_estimate[t];
 }
@@ -1037,11 +1040,16 @@ bool Scheduler::Impl::Run::schedule() {
     }
   }
 
-  std::vector<int> target;
-  if (eft) target = split_by_relative_speed(look, exec);
-
   bool any = false;
-  std::vector<double> avail(queued_work);  // the virtual plan of this round
+  // The virtual plan of this round: when each rank is expected to be free,
+  // counting the part of its running task already done.
+  std::vector<double> avail(queued_work);
+  const auto now = Clock::now();
+  for (std::size_t r = 0; r < avail.size(); ++r)
+    if (outstanding[r] > 0)
+      avail[r] = std::max(0.0, avail[r] - std::chrono::duration<double>(now - busy_since[r]).count());
+  std::vector<int> target;
+  if (eft) target = split_by_relative_speed(look, exec, avail);
   std::vector<std::int32_t> taken;
   for (std::size_t j = 0; j < look.size() && slots > 0; ++j) {
     const std::int32_t task = look[j];
@@ -1107,7 +1115,8 @@ bool Scheduler::Impl::Run::schedule() {
 }
 
 std::vector<int> Scheduler::Impl::Run::split_by_relative_speed(const std::vector<std::int32_t>& look,
-                                                               const std::vector<double>& exec) const {
+                                                               const std::vector<double>& exec,
+                                                               const std::vector<double>& avail) const {
   // Finish time alone, task by task, is short-sighted between unrelated
   // modules: while the booster is busy, the cluster would take a task the
   // booster runs 10 x faster, although other ready tasks run nearly as fast
@@ -1126,8 +1135,8 @@ std::vector<int> Scheduler::Impl::Run::split_by_relative_speed(const std::vector
   const std::size_t a = active[0], b = active[1];
   std::vector<double> count(kind_of.size(), 0), cost_a(kind_of.size(), 0), cost_b(kind_of.size(), 0);
   double load_a = 0, load_b = 0;
-  for (int r : s.module_ranks[a]) load_a += queued_work[static_cast<std::size_t>(r)];
-  for (int r : s.module_ranks[b]) load_b += queued_work[static_cast<std::size_t>(r)];
+  for (int r : s.module_ranks[a]) load_a += avail[static_cast<std::size_t>(r)];
+  for (int r : s.module_ranks[b]) load_b += avail[static_cast<std::size_t>(r)];
   for (std::size_t j = 0; j < look.size(); ++j) {
     const auto k = static_cast<std::size_t>(task_kind[static_cast<std::size_t>(look[j])]);
     const double ea = exec[j * modules + a], eb = exec[j * modules + b];
@@ -1221,6 +1230,7 @@ void Scheduler::Impl::Run::execute() {
     dispatched_at.assign(N, started);
     outstanding.assign(static_cast<std::size_t>(s.size), 0);
     queued_work.assign(static_cast<std::size_t>(s.size), 0);
+    busy_since.assign(static_cast<std::size_t>(s.size), started);
     busy.assign(static_cast<std::size_t>(s.size), 0);
     // Journaled tasks are done already; the others wait for their inputs.
     for (std::int32_t t = 0; t < n; ++t) {
@@ -1273,7 +1283,7 @@ void Scheduler::Impl::Run::execute() {
         // Nothing moved for a while: sleep until the worker finishes something
         // or a short timeout (messages from other ranks cannot wake us).
         std::unique_lock<std::mutex> lock(mutex);
-        const auto wait = std::chrono::microseconds(std::min(200, 5 * (idle - 64)));
+        const auto wait = std::chrono::microseconds(std::min(50, 2 * (idle - 64)));
         comm_sleeping = true;
         done_cv.wait_for(lock, wait, [&] { return !finished.empty(); });
         comm_sleeping = false;
