@@ -1063,11 +1063,14 @@ bool Scheduler::Impl::Run::schedule() {
         const int r = (round_robin_next + tries) % s.size;
         if (exec[j * modules + static_cast<std::size_t>(s.rank_module[static_cast<std::size_t>(r)])] >= 0) best = r;
       }
-      if (free[static_cast<std::size_t>(best)] == 0) break;
+      if (best < 0 || free[static_cast<std::size_t>(best)] == 0) break;
       round_robin_next = (best + 1) % s.size;
       best_exec = exec[j * modules + static_cast<std::size_t>(s.rank_module[static_cast<std::size_t>(best)])];
     } else {
-      const int only = target[static_cast<std::size_t>(task_kind[t])];
+      int only = target[static_cast<std::size_t>(task_kind[t])];
+      // A task the split sends where it cannot go now (another task of its
+      // kind is calibrating that module) is placed freely.
+      if (only >= 0 && exec[j * modules + static_cast<std::size_t>(only)] < 0) only = -1;
       for (std::size_t m = 0; m < modules; ++m) {
         const double e = exec[j * modules + m];
         if (e < 0 || (only >= 0 && static_cast<int>(m) != only)) continue;
@@ -1091,6 +1094,7 @@ bool Scheduler::Impl::Run::schedule() {
         }
       }
     }
+    if (best < 0) continue;  // nowhere to run now (its kind is calibrating the only module it can use)
     const auto b = static_cast<std::size_t>(best);
     avail[b] += best_exec;
     if (free[b] == 0) continue;  // its best rank is busy: it waits for that rank
