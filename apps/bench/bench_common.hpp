@@ -1,6 +1,8 @@
 #pragma once
 // What the benchmarks share: medians, DESIGN's JSON records and their file.
 // Each benchmark prints its own line per record.
+#include <mpi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,12 +10,25 @@
 #include <msa/error.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace msa::bench {
 
 inline double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// Waits for every rank of MPI_COMM_WORLD without keeping a core busy (ranks
+/// idle in a case must not slow the ones measured).
+inline void sleepy_barrier() {
+  MPI_Request r;
+  MPI_Ibarrier(MPI_COMM_WORLD, &r);
+  int done = 0;
+  while (!done) {
+    MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 inline double median(std::vector<double> v) {

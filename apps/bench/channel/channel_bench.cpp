@@ -22,23 +22,13 @@ namespace {
 
 using msa::bench::median;
 using msa::bench::now;
+using msa::bench::sleepy_barrier;
 
 struct Env {
   int rank = 0, size = 0;
   bool quick = false;
   nlohmann::json records = nlohmann::json::array();
 };
-
-// Waits for every rank without keeping a core busy (idle ranks of a case).
-void sleepy_barrier() {
-  MPI_Request r;
-  MPI_Ibarrier(MPI_COMM_WORLD, &r);
-  int done = 0;
-  while (!done) {
-    MPI_Test(&r, &done, MPI_STATUS_IGNORE);
-    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
 
 void record(Env& env, const std::string& case_name, const std::string& metric, const std::string& unit, double msa,
             double baseline, const std::string& baseline_name, const std::string& better, double goal,

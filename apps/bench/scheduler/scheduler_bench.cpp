@@ -1,6 +1,8 @@
 // The scheduler benchmark, one run, baselines measured or computed in the same process:
 //  1. overhead: empty independent tasks over all ranks, time per task, next
 //     to an MPI ping-pong round trip measured here (goal <= 5 us a task);
+//     and, when built with StarPU (libstarpu-dev), next to StarPU's own
+//     empty-task time with as many CPU workers in one process (dmda);
 //  2. makespan: synthetic mixed DAGs (independent, layered) of kinds with
 //     different booster/cluster speeds, emulated by calibrated waits, against
 //     the lower bound max(area bound, critical path) computed here (goal <=
@@ -19,6 +21,10 @@
 #include <thread>
 
 #include "../bench_common.hpp"
+
+#ifdef MSA_BENCH_HAVE_STARPU
+#include <starpu.h>
+#endif
 
 namespace {
 
@@ -166,6 +172,44 @@ double ping_pong_us(const msa::Session& session, int repeats) {
   return 1e6 * median(t);
 }
 
+#ifdef MSA_BENCH_HAVE_STARPU
+// StarPU's time per empty task: `workers` CPU workers in this process, its
+// dmda scheduler (the placement msa's follows), `n` independent tasks; the
+// median of `repeats`. Returns 0 when StarPU does not start.
+double starpu_empty_us(int workers, int n, int repeats) {
+  setenv("STARPU_SILENT", "1", 0);
+  setenv("STARPU_WORKERS_NOBIND", "1", 0);  // the MPI ranks' binding stays as it is
+  starpu_conf conf;
+  starpu_conf_init(&conf);
+  conf.ncpus = workers;
+  conf.ncuda = 0;
+  conf.nopencl = 0;
+  conf.sched_policy_name = "dmda";
+  if (starpu_init(&conf) != 0) return 0;
+  static starpu_codelet codelet;
+  starpu_codelet_init(&codelet);
+  codelet.cpu_funcs[0] = [](void**, void*) {};
+  codelet.nbuffers = 0;
+  codelet.name = "empty";
+  std::vector<double> per_task;
+  for (int r = 0; r < repeats + 1; ++r) {  // the first is a warm-up
+    const double t0 = now();
+    for (int i = 0; i < n; ++i) {
+      starpu_task* task = starpu_task_create();
+      task->cl = &codelet;
+      if (starpu_task_submit(task) != 0) {
+        starpu_shutdown();
+        return 0;
+      }
+    }
+    starpu_task_wait_for_all();
+    if (r > 0) per_task.push_back(1e6 * (now() - t0) / n);
+  }
+  starpu_shutdown();
+  return median(per_task);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -225,6 +269,21 @@ int main(int argc, char** argv) {
                     median(master));
       record("empty tasks", "overhead", "us", median(per_task), rtt, "MPI ping-pong round trip", "lower", 0, extra);
       g_records.back()["goal_us"] = 5.0;
+#ifdef MSA_BENCH_HAVE_STARPU
+      // StarPU on rank 0 alone, with as many workers as msa had ranks; the
+      // other ranks sleep meanwhile.
+      double starpu = 0;
+      if (g_rank == 0) starpu = starpu_empty_us(session.world().size(), n, repeats);
+      msa::bench::sleepy_barrier();
+      MPI_Bcast(&starpu, 1, MPI_DOUBLE, 0, session.world());
+      if (starpu > 0) {
+        record("empty tasks vs StarPU", "overhead", "us", median(per_task), starpu,
+               "StarPU 1.3 dmda, " + std::to_string(session.world().size()) + " CPU workers in one process", "lower",
+               0);
+      } else if (g_rank == 0) {
+        std::printf("scheduler empty tasks vs StarPU: StarPU did not start; case skipped\n");
+      }
+#endif
     }
 
     // 2. Makespan of mixed DAGs.
