@@ -100,6 +100,28 @@ Truth truth_of(const Part& p) {
   return t;
 }
 
+// What the aggregation tasks carry: filter counts, the truth check and the
+// summary, as three parts (stats, truth, third part: hits or summary).
+struct Tally {
+  biopipe::FilterStats stats;
+  Truth truth;
+  biopipe::Summary summary;
+
+  /// Adds the counts of an input of three parts; returns the parts.
+  std::vector<Part> add_counts(const Bytes& input, const std::string& what) {
+    auto parts = unpack(input, 3, what);
+    stats += biopipe::decode<biopipe::FilterStats>(parts[0].data, parts[0].size);
+    const Truth t = truth_of(parts[1]);
+    truth.labelled += t.labelled;
+    truth.correct += t.correct;
+    return parts;
+  }
+  Bytes bytes() const {
+    const Bytes s = biopipe::to_bytes(stats), t = truth_bytes(truth), u = biopipe::to_bytes(summary);
+    return pack({&s, &t, &u});
+  }
+};
+
 // ---- the reference's windows and seed index, built once per process
 
 struct ReferenceIndex {
@@ -252,35 +274,22 @@ void define_kinds(msa::Scheduler& scheduler, const biopipe::Pipeline& p, int wor
 
   scheduler.kind("summarize").variant("host", [config = p.align](msa::TaskContext& t) {
     const auto index = reference_index(t.input(0), config);
-    auto summary = biopipe::make_summary(index->reference, config.histogram_bin, config.min_score);
-    biopipe::FilterStats stats;
-    Truth truth;
+    Tally tally;
+    tally.summary = biopipe::make_summary(index->reference, config.histogram_bin, config.min_score);
     for (std::size_t i = 1; i < t.input_count(); ++i) {
-      const auto parts = unpack(t.input(i), 3, "alignment");
-      stats += biopipe::decode<biopipe::FilterStats>(parts[0].data, parts[0].size);
-      const Truth tr = truth_of(parts[1]);
-      truth.labelled += tr.labelled;
-      truth.correct += tr.correct;
-      biopipe::add_hits(summary, biopipe::decode<std::vector<biopipe::Hit>>(parts[2].data, parts[2].size),
+      const auto parts = tally.add_counts(t.input(i), "alignment");
+      biopipe::add_hits(tally.summary, biopipe::decode<std::vector<biopipe::Hit>>(parts[2].data, parts[2].size),
                         index->windows);
     }
-    const Bytes sb = biopipe::to_bytes(stats), tb = truth_bytes(truth), ub = biopipe::to_bytes(summary);
-    t.set_output(pack({&sb, &tb, &ub}));
+    t.set_output(tally.bytes());
   });
   scheduler.kind("summary_merge").variant("host", [](msa::TaskContext& t) {
-    biopipe::Summary summary;
-    biopipe::FilterStats stats;
-    Truth truth;
+    Tally tally;
     for (std::size_t i = 0; i < t.input_count(); ++i) {
-      const auto parts = unpack(t.input(i), 3, "summary");
-      stats += biopipe::decode<biopipe::FilterStats>(parts[0].data, parts[0].size);
-      const Truth tr = truth_of(parts[1]);
-      truth.labelled += tr.labelled;
-      truth.correct += tr.correct;
-      summary = biopipe::merge(summary, biopipe::decode<biopipe::Summary>(parts[2].data, parts[2].size));
+      const auto parts = tally.add_counts(t.input(i), "summary");
+      tally.summary = biopipe::merge(tally.summary, biopipe::decode<biopipe::Summary>(parts[2].data, parts[2].size));
     }
-    const Bytes sb = biopipe::to_bytes(stats), tb = truth_bytes(truth), ub = biopipe::to_bytes(summary);
-    t.set_output(pack({&sb, &tb, &ub}));
+    t.set_output(tally.bytes());
   });
 }
 

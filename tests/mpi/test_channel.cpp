@@ -10,14 +10,12 @@
 #include "env_guard.hpp"
 #include "msa/channel.hpp"
 #include "msa/session.hpp"
+#include "world.hpp"
 
 namespace {
 
-int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
+using msa::test::world_rank;
+using msa::test::world_size;
 
 struct Split {
   int producers, consumers;

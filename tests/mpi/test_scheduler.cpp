@@ -15,19 +15,12 @@
 #include "error_message.hpp"
 #include "msa/scheduler.hpp"
 #include "msa/session.hpp"
+#include "world.hpp"
 
 namespace {
 
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
+using msa::test::world_rank;
+using msa::test::world_size;
 
 std::string layout() {
   switch (world_size()) {

@@ -12,19 +12,12 @@
 #include "error_message.hpp"
 #include "msa/error.hpp"
 #include "msa/session.hpp"
+#include "world.hpp"
 
 namespace {
 
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
+using msa::test::world_rank;
+using msa::test::world_size;
 
 // booster gets the first ceil(n/2) ranks, cluster the rest.
 int booster_count() { return (world_size() + 1) / 2; }

@@ -29,6 +29,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -71,25 +72,30 @@ const std::string& TaskContext::param(const std::string& key) const {
   return it->second;
 }
 
-std::int64_t TaskContext::param_int(const std::string& key) const {
-  const std::string& text = param(key);
+namespace {
+// The whole of `text` as a number (std::stoll / std::stod), or nothing.
+template <class Parse>
+auto parse_whole(const std::string& text, Parse parse) -> std::optional<decltype(parse(text, nullptr))> {
   std::size_t used = 0;
   try {
-    const auto value = std::stoll(text, &used);
+    const auto value = parse(text, &used);
     if (used == text.size()) return value;
   } catch (const std::exception&) {
   }
+  return std::nullopt;
+}
+}  // namespace
+
+std::int64_t TaskContext::param_int(const std::string& key) const {
+  const std::string& text = param(key);
+  if (auto v = parse_whole(text, [](const std::string& t, std::size_t* used) { return std::stoll(t, used); }))
+    return *v;
   throw ConfigError("task '" + m_name + "': parameter '" + key + "' = '" + text + "' is not an integer");
 }
 
 double TaskContext::param_double(const std::string& key) const {
   const std::string& text = param(key);
-  std::size_t used = 0;
-  try {
-    const auto value = std::stod(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
+  if (auto v = parse_whole(text, [](const std::string& t, std::size_t* used) { return std::stod(t, used); })) return *v;
   throw ConfigError("task '" + m_name + "': parameter '" + key + "' = '" + text + "' is not a number");
 }
 
