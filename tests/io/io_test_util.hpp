@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "world.hpp"
+
 namespace msa::test {
 
 /// Collective over `comm`: a fresh directory named after rank 0's process id.
@@ -40,16 +42,5 @@ class ScratchDir {
   MPI_Comm m_comm;
   std::filesystem::path m_path;
 };
-
-inline int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-inline int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 }  // namespace msa::test
