@@ -111,6 +111,21 @@ Attributes decode_attributes(const std::string& bytes);
 
 double seconds_now();
 
+/// A time limit for a polling loop. The clock is read only every 64th
+/// check: in a spin loop, reading it each round costs as much as the MPI_Test
+/// being waited on and adds to the latency of every step.
+class Deadline {
+ public:
+  explicit Deadline(double seconds) : m_end(seconds_now() + seconds) {}
+  /// From a clock reading the caller already has.
+  Deadline(double start, double seconds) : m_end(start + seconds) {}
+  bool passed() { return (++m_checks & 63u) == 0 && seconds_now() > m_end; }
+
+ private:
+  double m_end;
+  unsigned m_checks = 0;
+};
+
 /// Waiting on MPI: spin first (a step often arrives within microseconds and
 /// sleeping would add tens of them), then sleep in short slices so that an
 /// idle wait does not take a core from ranks that share it.

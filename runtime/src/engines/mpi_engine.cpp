@@ -123,10 +123,10 @@ class MpiProducer final : public Engine {
     while (true) {
       Decision d;
       if (m_leader) {
-        const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        Deadline deadline(m_plan.settings.peer_timeout);
         Backoff backoff;
         while (!m_pending.empty() && !m_detached && !window_free()) {
-          if (seconds_now() > deadline) {
+          if (deadline.passed()) {
             d.error = 1;
             d.waiting_for = m_sent;
             break;
@@ -161,12 +161,12 @@ class MpiProducer final : public Engine {
             [&] { return fmt::format("channel '{}': end of stream", m_plan.name); });
         m_inflight.push_back(std::move(f));
       }
-    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Deadline deadline(m_plan.settings.peer_timeout);
     Backoff backoff;
     while (!m_inflight.empty()) {
       reap();
       if (m_inflight.empty()) break;
-      if (seconds_now() > deadline)
+      if (deadline.passed())
         throw ChannelError(
             fmt::format("channel '{}': consumer component '{}' did not receive the last steps within "
                         "{:.0f} s; it is stuck or gone (producer rank {})",
@@ -246,10 +246,10 @@ class MpiProducer final : public Engine {
     const bool room = pending < capacity || (pending == 0 && can_send());
     switch (m_plan.settings.policy) {
       case Policy::block: {
-        const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+        Deadline deadline(m_plan.settings.peer_timeout);
         Backoff backoff;
         while (!(pending < capacity || (pending == 0 && can_send()))) {
-          if (seconds_now() > deadline) {
+          if (deadline.passed()) {
             d.error = 1;
             d.waiting_for = m_consumed;
             return d;
@@ -440,14 +440,14 @@ class MpiProducer final : public Engine {
     m_pending.push_back(std::move(q));
     send_front();  // attributes and the packed parts
     for (auto& h : headers) m_inflight.back().buffers.push_back(std::move(h));
-    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Deadline deadline(m_plan.settings.peer_timeout);
     Backoff backoff;
     int done = 0;
     while (!done) {
       check_lazy(MPI_Testall(static_cast<int>(direct.size()), direct.data(), &done, MPI_STATUSES_IGNORE),
                  [&] { return fmt::format("channel '{}': send step {}", m_plan.name, step); });
       if (done) break;
-      if (seconds_now() > deadline) {
+      if (deadline.passed()) {
         throw ChannelError(
             fmt::format("channel '{}': consumer component '{}' did not take step {} within {:.0f} s; "
                         "it is stuck or gone (producer rank {})",
@@ -516,7 +516,7 @@ class MpiConsumer final : public Engine {
   std::optional<Incoming> get() override {
     if (m_ended) return std::nullopt;
     const double t0 = seconds_now();
-    wait_for_step();
+    wait_for_step(t0);
     m_stats.get_blocked_s += seconds_now() - t0;
 
     Incoming in;
@@ -618,8 +618,8 @@ class MpiConsumer final : public Engine {
     return b;
   }
 
-  void wait_for_step() {
-    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+  void wait_for_step(double start) {
+    Deadline deadline(start, m_plan.settings.peer_timeout);
     Backoff backoff;
     while (true) {
       // One by one (MPI_Testall leaves them all open until all are done): a
@@ -634,7 +634,7 @@ class MpiConsumer final : public Engine {
       }
       if (!open) return;
       cancel_payloads_after_end();
-      if (seconds_now() > deadline) {
+      if (deadline.passed()) {
         std::vector<std::string> missing;
         for (std::size_t i = 0; i < m_requests.size(); ++i)
           if (m_requests[i] != MPI_REQUEST_NULL &&
@@ -670,14 +670,14 @@ class MpiConsumer final : public Engine {
     MPI_Request r = MPI_REQUEST_NULL;
     check_lazy(MPI_Irecv(a.data(), static_cast<int>(bytes), MPI_BYTE, 0, tag(kTagAttributes), m_plan.inter, &r),
                [&] { return fmt::format("channel '{}': attributes", m_plan.name); });
-    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Deadline deadline(m_plan.settings.peer_timeout);
     int done = 0;
     Backoff backoff;
     while (!done) {
       check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
                  [&] { return fmt::format("channel '{}': attributes", m_plan.name); });
       if (!done) backoff.pause();
-      if (!done && seconds_now() > deadline) {
+      if (!done && deadline.passed()) {
         MPI_Cancel(&r);
         MPI_Request_free(&r);
         throw ChannelError(
@@ -698,7 +698,7 @@ class MpiConsumer final : public Engine {
 
   // Drops completed ack sends; with `wait`, waits for all (bounded).
   void finish_acks(bool wait = true) {
-    const double deadline = seconds_now() + m_plan.settings.peer_timeout;
+    Deadline deadline(m_plan.settings.peer_timeout);
     Backoff backoff;
     while (!m_ack_requests.empty()) {
       int done = 0;
@@ -709,7 +709,7 @@ class MpiConsumer final : public Engine {
         m_ack_values.pop_front();
         continue;
       }
-      if (!wait || seconds_now() > deadline) break;
+      if (!wait || deadline.passed()) break;
       backoff.pause();
     }
   }
