@@ -122,6 +122,12 @@ struct Tally {
   }
 };
 
+/// FNV-1a of the bytes: the cache key of a reference, the results digest.
+std::uint64_t digest(const Bytes& a, std::uint64_t h = 1469598103934665603ull) {
+  for (auto b : a) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
 // ---- the reference's windows and seed index, built once per process
 
 struct ReferenceIndex {
@@ -133,11 +139,9 @@ struct ReferenceIndex {
 std::shared_ptr<const ReferenceIndex> reference_index(const Bytes& reference, const biopipe::AlignConfig& c) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const ReferenceIndex>> cache;
-  std::uint64_t h = 1469598103934665603ull;
-  for (auto b : reference) h = (h ^ b) * 1099511628211ull;
-  const std::string key = std::to_string(h) + "/" + std::to_string(reference.size()) + "/" + std::to_string(c.window) +
-                          "/" + std::to_string(c.overlap) + "/" + std::to_string(c.seed_k) + "/" +
-                          std::to_string(c.seed_stride);
+  const std::string key = std::to_string(digest(reference)) + "/" + std::to_string(reference.size()) + "/" +
+                          std::to_string(c.window) + "/" + std::to_string(c.overlap) + "/" + std::to_string(c.seed_k) +
+                          "/" + std::to_string(c.seed_stride);
   std::lock_guard<std::mutex> lock(mutex);
   auto& slot = cache[key];
   if (!slot) {
@@ -349,11 +353,6 @@ Graph build_graph(const biopipe::Pipeline& p, const std::vector<std::int64_t>& r
   }
   out.summary = reduce(g, "summary_merge", "summary_merge", summaries, 4);
   return out;
-}
-
-std::uint64_t digest(const Bytes& a, std::uint64_t h = 1469598103934665603ull) {
-  for (auto b : a) h = (h ^ b) * 1099511628211ull;
-  return h;
 }
 
 void write_outputs(const biopipe::Pipeline& p, const biopipe::Summary& summary, const biopipe::FilterStats& stats,

@@ -200,6 +200,25 @@ double prior_seconds(const KindDef& kind, double flop_rate, double memory_rate, 
   return kind.work.fixed_seconds + std::max(compute, memory);
 }
 
+/// Drops the sends of `requests` that have completed (with the buffers they
+/// kept alive); true if any had.
+template <class Buffer>
+bool retire(std::vector<std::pair<MPI_Request, Buffer>>& requests, const char* what) {
+  bool any = false;
+  for (std::size_t i = 0; i < requests.size();) {
+    int done = 0;
+    check_mpi(MPI_Test(&requests[i].first, &done, MPI_STATUS_IGNORE), what);
+    if (done) {
+      requests[i] = std::move(requests.back());
+      requests.pop_back();
+      any = true;
+    } else {
+      ++i;
+    }
+  }
+  return any;
+}
+
 std::uint64_t fnv(std::uint64_t h, const std::string& text) {
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   return (h ^ 0xff) * 1099511628211ull;  // a separator, so "ab"+"c" != "a"+"bc"
@@ -304,7 +323,9 @@ class Scheduler::Impl::Run {
   bool schedule();
   std::vector<int> split_by_relative_speed(const std::vector<std::int32_t>& look, const std::vector<double>& exec,
                                            const std::vector<double>& avail) const;
-  bool free_slot(int rank) const;
+  /// How many more tasks `rank` takes now: up to min_queue in any case, up
+  /// to max_queue while its queued work is under queue_seconds.
+  int room(int rank) const;
   void dispatch(std::int32_t task, int to);
   void stop_all(const std::string& error);
 
@@ -332,11 +353,9 @@ class Scheduler::Impl::Run {
   std::vector<int> consumers_left;
   std::vector<std::uint64_t> out_size;
   std::vector<std::vector<int>> copies;  // ranks holding (or receiving) each output
-  std::vector<int> placed_on;
   std::vector<double> placed_estimate;
   std::vector<char> calibrating;  // per task: sent to measure its kind on a module
   std::vector<int> exploring;     // per kind x module: calibration tasks outstanding
-  std::vector<Clock::time_point> dispatched_at;
   std::set<std::pair<double, std::int32_t>> ready;
   std::vector<int> outstanding;               // per rank
   std::vector<double> queued_work;            // per rank, estimated seconds
@@ -631,17 +650,7 @@ void Scheduler::Impl::Run::post(int to, Tag tag, detail::WireWriter& message) {
 void Scheduler::Impl::Run::flush() {
   for (auto& [key, message] : outgoing)
     if (!message.empty()) post(key.first, static_cast<Tag>(key.second), message);
-  // Retire control messages that have left.
-  for (std::size_t i = 0; i < posted.size();) {
-    int done = 0;
-    check_mpi(MPI_Test(&posted[i].first, &done, MPI_STATUS_IGNORE), "scheduler: message");
-    if (done) {
-      posted[i] = std::move(posted.back());
-      posted.pop_back();
-    } else {
-      ++i;
-    }
-  }
+  retire(posted, "scheduler: message");  // control messages that have left
 }
 
 bool Scheduler::Impl::Run::poll_control() {
@@ -786,18 +795,7 @@ bool Scheduler::Impl::Run::poll_data() {
     }
     it = incoming.erase(it);
   }
-  for (std::size_t i = 0; i < sends.size();) {
-    int done = 0;
-    check_mpi(MPI_Test(&sends[i].first, &done, MPI_STATUS_IGNORE), "scheduler: send output");
-    if (done) {
-      sends[i] = std::move(sends.back());
-      sends.pop_back();
-      active = true;
-    } else {
-      ++i;
-    }
-  }
-  return active;
+  return retire(sends, "scheduler: send output") || active;
 }
 
 void Scheduler::Impl::Run::worker_thread() {
@@ -942,10 +940,11 @@ void Scheduler::Impl::Run::task_finished(std::int32_t task, int on_rank, std::ui
   }
 }
 
-bool Scheduler::Impl::Run::free_slot(int rank) const {
+int Scheduler::Impl::Run::room(int rank) const {
   const auto r = static_cast<std::size_t>(rank);
-  return outstanding[r] < s.options.min_queue ||
-         (outstanding[r] < s.options.max_queue && queued_work[r] < s.options.queue_seconds);
+  int more = std::max(0, s.options.min_queue - outstanding[r]);
+  if (queued_work[r] < s.options.queue_seconds) more = std::max(more, s.options.max_queue - outstanding[r]);
+  return more;
 }
 
 void Scheduler::Impl::Run::dispatch(std::int32_t task, int to) {
@@ -976,8 +975,6 @@ void Scheduler::Impl::Run::dispatch(std::int32_t task, int to) {
     }
     out.put<std::uint64_t>(out_size[in]);
   }
-  placed_on[t] = to;
-  dispatched_at[t] = Clock::now();
   if (outstanding[static_cast<std::size_t>(to)] == 0) busy_since[static_cast<std::size_t>(to)] = Clock::now();
   ++outstanding[static_cast<std::size_t>(to)];
   queued_work[static_cast<std::size_t>(to)] += placed_estimate[t];
@@ -988,13 +985,8 @@ bool Scheduler::Impl::Run::schedule() {
   int slots = 0;
   std::vector<int> free(static_cast<std::size_t>(s.size), 0);
   for (int r = 0; r < s.size; ++r) {
-    const auto rr = static_cast<std::size_t>(r);
-    int f = 0;
-    // How many more this rank can take now (the queue rules of free_slot).
-    if (outstanding[rr] < s.options.min_queue) f = s.options.min_queue - outstanding[rr];
-    if (queued_work[rr] < s.options.queue_seconds) f = std::max(f, s.options.max_queue - outstanding[rr]);
-    free[rr] = f;
-    slots += f;
+    free[static_cast<std::size_t>(r)] = room(r);
+    slots += free[static_cast<std::size_t>(r)];
   }
   if (slots == 0) return false;
 
@@ -1112,11 +1104,10 @@ bool Scheduler::Impl::Run::schedule() {
       ++exploring[static_cast<std::size_t>(task_kind[t]) * modules + static_cast<std::size_t>(explore[j])];
     }
     dispatch(task, best);
-    // Past min_queue a rank takes more only while its queued work is small.
-    if (outstanding[b] >= s.options.min_queue && queued_work[b] >= s.options.queue_seconds) {
-      slots -= free[b];
-      free[b] = 0;
-    }
+    // Its queued work grew: past min_queue it may take no more.
+    const int left = std::min(free[b], room(best));
+    slots -= free[b] - left;
+    free[b] = left;
     taken.push_back(task);
     any = true;
   }
@@ -1233,11 +1224,9 @@ void Scheduler::Impl::Run::execute() {
     consumers_left.assign(N, 0);
     out_size.assign(N, 0);
     copies.assign(N, {});
-    placed_on.assign(N, -1);
     placed_estimate.assign(N, 0);
     calibrating.assign(N, 0);
     exploring.assign(kind_of.size() * s.modules.size(), 0);
-    dispatched_at.assign(N, started);
     outstanding.assign(static_cast<std::size_t>(s.size), 0);
     queued_work.assign(static_cast<std::size_t>(s.size), 0);
     busy_since.assign(static_cast<std::size_t>(s.size), started);
@@ -1264,7 +1253,6 @@ void Scheduler::Impl::Run::execute() {
   }
 
   std::thread worker([this] { worker_thread(); });
-  std::string local_error;
   try {
     int idle = 0;
     while (!stopped) {
