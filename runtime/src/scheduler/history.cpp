@@ -18,10 +18,6 @@ namespace {
 constexpr double forget = 0.98;
 }  // namespace
 
-void History::observe(const std::string& kind, const std::string& module, double bytes, double seconds) {
-  observe(m_lines[{kind, module}], bytes, seconds);
-}
-
 void History::observe(Line& line, double bytes, double seconds) {
   line.n = line.n * forget + 1;
   line.sx = line.sx * forget + bytes;

@@ -20,8 +20,6 @@ class History {
   /// Expected time for `bytes`, or a negative number when never observed.
   static double predict(const Line& line, double bytes);
 
-  /// Adds one observation of `kind` on `module`.
-  void observe(const std::string& kind, const std::string& module, double bytes, double seconds);
   /// The expected time, or a negative number when the pair was never observed.
   double predict(const std::string& kind, const std::string& module, double bytes) const;
   /// Mean observed time of `kind` on `module` (negative if never observed).

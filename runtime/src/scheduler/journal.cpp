@@ -28,7 +28,9 @@ void append_pod(std::vector<std::uint8_t>& out, T value) {
 }
 }  // namespace
 
-std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size, std::uint32_t crc) {
+namespace {
+/// CRC-32 (zlib) of any length (zlib takes 32-bit lengths).
+std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size, std::uint32_t crc = 0) {
   uLong c = crc;
   while (size > 0) {
     const auto n = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
@@ -38,6 +40,7 @@ std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size, std::uint32_t
   }
   return static_cast<std::uint32_t>(c);
 }
+}  // namespace
 
 JournalIndex scan_journal(const std::string& dir) {
   JournalIndex index;

@@ -49,14 +49,10 @@ class JournalWriter {
   void append(const std::string& name, std::uint64_t fingerprint, const std::vector<std::uint8_t>& output);
   /// fsync: called at the end of a run.
   void sync();
-  const std::string& path() const { return m_path; }
 
  private:
   std::string m_path;
   int m_fd = -1;
 };
-
-/// CRC-32 (zlib) of any length.
-std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size, std::uint32_t crc = 0);
 
 }  // namespace msa::detail
