@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "msa/comm.hpp"
@@ -16,6 +17,9 @@ void Config::validate(int ranks) const {
   if (!(lx > 0 && ly > 0 && g > 0 && depth > 0 && dt > 0)) fail("lx, ly, g, depth and dt must be positive");
   if (initial != "jet" && initial != "bump" && initial != "wave")
     fail(fmt::format("initial state '{}' is not one of jet, bump, wave", initial));
+  if (sweep != "auto" && sweep != "rows" && sweep != "points")
+    fail(fmt::format("sweep '{}' is not one of auto, rows, points", sweep));
+  if (row_chunks < 0) fail(fmt::format("row_chunks is {}; use 0 (one per thread) or more", row_chunks));
   // The fastest discrete gravity wave, 2 c sqrt(1/dx^2 + 1/dy^2), must stay
   // inside RK3's stability interval on the imaginary axis (sqrt(3)).
   const double c = std::sqrt(g * depth);
@@ -46,32 +50,110 @@ double global_sum(MPI_Comm comm, double local) {
 
 namespace {
 
-// The discrete operators at one point; all reads stay within one halo.
-struct Stencil {
-  Fields s;
-  double rdx, rdy, g, f, nu;
+// Lets the compiler vectorise a loop over one row: the rows it reads and the
+// rows it writes are distinct arrays (never true of `in` and `out`: see step()).
+#if defined(__clang__)
+#define CLIMATE_ROW_LOOP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__) && !defined(__CUDA_ARCH__) && !defined(__NVCC__)
+#define CLIMATE_ROW_LOOP _Pragma("GCC ivdep")
+#else
+#define CLIMATE_ROW_LOOP
+#endif
 
-  KOKKOS_INLINE_FUNCTION double flux_x(int64_t j, int64_t i) const {  // h u on the west face of (j, i)
-    return 0.5 * (s(H, j, i - 1) + s(H, j, i)) * s(U, j, i);
-  }
-  KOKKOS_INLINE_FUNCTION double flux_y(int64_t j, int64_t i) const {  // h v on the south face of (j, i)
-    return 0.5 * (s(H, j - 1, i) + s(H, j, i)) * s(V, j, i);
-  }
-  KOKKOS_INLINE_FUNCTION double pv(int64_t j, int64_t i) const {  // (f + zeta) / h at the south-west corner
-    const double zeta = (s(V, j, i) - s(V, j, i - 1)) * rdx - (s(U, j, i) - s(U, j - 1, i)) * rdy;
-    const double hv = 0.25 * (s(H, j, i) + s(H, j, i - 1) + s(H, j - 1, i) + s(H, j - 1, i - 1));
-    return (f + zeta) / hv;
-  }
-  KOKKOS_INLINE_FUNCTION double bernoulli(int64_t j, int64_t i) const {  // g h + kinetic energy, at the centre
-    const double k = 0.25 * (s(U, j, i) * s(U, j, i) + s(U, j, i + 1) * s(U, j, i + 1) + s(V, j, i) * s(V, j, i) +
-                             s(V, j + 1, i) * s(V, j + 1, i));
-    return g * s(H, j, i) + k;
-  }
-  KOKKOS_INLINE_FUNCTION double laplacian(int k, int64_t j, int64_t i) const {
-    return (s(k, j, i + 1) - 2 * s(k, j, i) + s(k, j, i - 1)) * rdx * rdx +
-           (s(k, j + 1, i) - 2 * s(k, j, i) + s(k, j - 1, i)) * rdy * rdy;
-  }
+struct Physics {
+  double dt, rdx, rdy, rdx2, rdy2, g, f, nu;
 };
+
+// The discrete operators, written on rows (pointers to column 0 of a row) so
+// that the same code serves a loop along a row on CPUs and a thread per point
+// on GPUs. All reads stay within one halo.
+//
+// The terms of row r, T(r), are what the updates of rows r and r + 1 share:
+// the mass flux across the west faces of row r (h u, columns 1..nx+1), the
+// Bernoulli function g h + kinetic energy at its centres (columns 0..nx), the
+// mass flux across the south faces of row r + 1 (h v, columns 0..nx) and the
+// potential vorticity (f + zeta) / h at the south-west corners of row r + 1
+// (columns 1..nx+1). T(r) reads rows r and r + 1 of the input.
+enum Term : int { FX = 0, BE = 1, FY = 2, PV = 3, TERMS = 4 };
+
+struct TermRows {
+  const double *h, *u, *v;     // input row r
+  const double *hn, *un, *vn;  // input row r + 1
+  double* t[TERMS];            // T(r)
+};
+
+KOKKOS_FORCEINLINE_FUNCTION double flux_x(const TermRows& r, int64_t i) { return 0.5 * (r.h[i - 1] + r.h[i]) * r.u[i]; }
+KOKKOS_FORCEINLINE_FUNCTION double bernoulli(const Physics& p, const TermRows& r, int64_t i) {
+  return p.g * r.h[i] + 0.25 * (r.u[i] * r.u[i] + r.u[i + 1] * r.u[i + 1] + r.v[i] * r.v[i] + r.vn[i] * r.vn[i]);
+}
+KOKKOS_FORCEINLINE_FUNCTION double flux_y(const TermRows& r, int64_t i) { return 0.5 * (r.h[i] + r.hn[i]) * r.vn[i]; }
+KOKKOS_FORCEINLINE_FUNCTION double potential_vorticity(const Physics& p, const TermRows& r, int64_t i) {
+  const double zeta = (r.vn[i] - r.vn[i - 1]) * p.rdx - (r.un[i] - r.u[i]) * p.rdy;
+  return (p.f + zeta) / (0.25 * (r.hn[i] + r.hn[i - 1] + r.h[i] + r.h[i - 1]));
+}
+
+/// T(r) where the update of columns [lo, hi) reads it: Bernoulli function and
+/// south-face fluxes on [lo - 1, hi - 1], west-face fluxes and potential
+/// vorticity on [lo, hi].
+KOKKOS_FORCEINLINE_FUNCTION void terms_row(const Physics& p, const TermRows& r, int64_t lo, int64_t hi) {
+  double *fx = r.t[FX], *be = r.t[BE], *fy = r.t[FY], *pv = r.t[PV];
+  CLIMATE_ROW_LOOP
+  for (int64_t i = lo - 1; i < hi; ++i) {
+    be[i] = bernoulli(p, r, i);
+    fy[i] = flux_y(r, i);
+  }
+  CLIMATE_ROW_LOOP
+  for (int64_t i = lo; i <= hi; ++i) {
+    fx[i] = flux_x(r, i);
+    pv[i] = potential_vorticity(p, r, i);
+  }
+}
+
+/// T(r) at one point of the row.
+KOKKOS_FORCEINLINE_FUNCTION void terms_point(const Physics& p, const TermRows& r, int64_t nx, int64_t i) {
+  if (i <= nx) {
+    r.t[BE][i] = bernoulli(p, r, i);
+    r.t[FY][i] = flux_y(r, i);
+  }
+  if (i >= 1) {
+    r.t[FX][i] = flux_x(r, i);
+    r.t[PV][i] = potential_vorticity(p, r, i);
+  }
+}
+
+struct UpdateRows {
+  const double *h, *u, *v;     // input row j
+  const double *us, *vs;       // input row j - 1
+  const double *un, *vn;       // input row j + 1
+  const double* below[TERMS];  // T(j - 1)
+  const double* above[TERMS];  // T(j)
+  const double *hb, *ub, *vb;  // base row j
+  double *ho, *uo, *vo;        // output row j
+};
+
+/// out = a base + b (in + dt L(in)) at column i of row j; `Base` false: a = 0.
+template <bool Base>
+KOKKOS_FORCEINLINE_FUNCTION void update(const Physics& p, const UpdateRows& r, double a, double b, int64_t i) {
+  const double *fxs = r.below[FX], *bes = r.below[BE], *fy = r.below[FY], *pv = r.below[PV];
+  const double *fx = r.above[FX], *be = r.above[BE], *fyn = r.above[FY], *pvn = r.above[PV];
+  const double dh = -((fx[i + 1] - fx[i]) * p.rdx + (fyn[i] - fy[i]) * p.rdy);
+  const double du =
+      0.5 * (pv[i] + pvn[i]) * (0.25 * (fy[i - 1] + fy[i] + fyn[i - 1] + fyn[i])) - (be[i] - be[i - 1]) * p.rdx +
+      p.nu * ((r.u[i + 1] - 2 * r.u[i] + r.u[i - 1]) * p.rdx2 + (r.un[i] - 2 * r.u[i] + r.us[i]) * p.rdy2);
+  const double dv =
+      -(0.5 * (pv[i] + pv[i + 1])) * (0.25 * (fxs[i] + fxs[i + 1] + fx[i] + fx[i + 1])) - (be[i] - bes[i]) * p.rdy +
+      p.nu * ((r.v[i + 1] - 2 * r.v[i] + r.v[i - 1]) * p.rdx2 + (r.vn[i] - 2 * r.v[i] + r.vs[i]) * p.rdy2);
+  const double h = r.h[i] + p.dt * dh, u = r.u[i] + p.dt * du, v = r.v[i] + p.dt * dv;
+  if constexpr (Base) {
+    r.ho[i] = a * r.hb[i] + b * h;
+    r.uo[i] = a * r.ub[i] + b * u;
+    r.vo[i] = a * r.vb[i] + b * v;
+  } else {
+    r.ho[i] = b * h;
+    r.uo[i] = b * u;
+    r.vo[i] = b * v;
+  }
+}
 
 using Range2 = Kokkos::MDRangePolicy<Kokkos::Rank<2>>;
 
@@ -88,7 +170,20 @@ Model::Model(const Config& config, MPI_Comm comm) : m_config(config), m_comm(com
   m_state = Fields("climate::state", 3, rows, cols);
   m_stage1 = Fields("climate::stage1", 3, rows, cols);
   m_stage2 = Fields("climate::stage2", 3, rows, cols);
-  m_work = Fields("climate::work", 4, rows, cols);
+  // Where kernels run decides how a stage sweeps (see stage()).
+  const std::string sweep =
+      m_config.sweep != "auto" ? m_config.sweep
+      : Kokkos::SpaceAccessibility<Kokkos::HostSpace, Kokkos::DefaultExecutionSpace::memory_space>::accessible
+          ? "rows"
+          : "points";
+  m_sweep_rows = sweep == "rows";
+  if (m_sweep_rows) {
+    const int64_t wanted = m_config.row_chunks > 0 ? m_config.row_chunks : Kokkos::DefaultExecutionSpace::concurrency();
+    const auto chunks = static_cast<std::size_t>(std::clamp<int64_t>(wanted, 1, m_rows));
+    m_terms = Terms("climate::terms", chunks, 2, 4, cols);
+  } else {
+    m_terms = Terms("climate::terms", 1, rows - 1, 4, cols);
+  }
 }
 
 void Model::initialise() {
@@ -173,53 +268,78 @@ void Model::exchange_halos(const Fields& s) const {
   Kokkos::fence();
 }
 
-// out = a base + b (in + dt L(in)) on the owned cells. Two passes: the face
-// fluxes, potential vorticity and Bernoulli function once per point (on the
-// owned cells and the one-point rim the update reads), then the update, which
-// combines them (recomputing them per use cost five times the arithmetic).
+// out = a base + b (in + dt L(in)) on the owned cells.
+//
+// On CPUs ("rows"): each chunk of rows is swept from south to north, keeping
+// the terms of the last two rows in a small ring (cache resident), so the stage
+// reads `in` and `base` and writes `out` once from memory, and the loops along
+// rows vectorise. A chunk recomputes the terms of the row below it.
+// On GPUs ("points"): a thread per point, the terms of all rows in one pass,
+// then the update in a second.
 void Model::stage(const Fields& in, const Fields& base, const Fields& out, double a, double b) const {
   exchange_halos(in);
-  const Stencil st{in, 1.0 / m_config.dx(), 1.0 / m_config.dy(), m_config.g, m_config.f, m_config.nu()};
-  const double dt = m_config.dt, rdx = st.rdx, rdy = st.rdy, nu = st.nu;
+  const double rdx = 1.0 / m_config.dx(), rdy = 1.0 / m_config.dy();
+  const Physics p{m_config.dt, rdx, rdy, rdx * rdx, rdy * rdy, m_config.g, m_config.f, m_config.nu()};
   const int64_t n = m_rows, nx = m_config.nx;
-  const Fields w = m_work;
-  enum { FX = 0, FY = 1, Q = 2, B = 3 };
-  // One team per row, the row's points spread over the team's threads and
-  // vector lanes: contiguous, vectorisable inner loops on CPUs, coalesced on GPUs.
-  using Team = Kokkos::TeamPolicy<>::member_type;
-  Kokkos::parallel_for(
-      "climate::stage_terms", Kokkos::TeamPolicy<>(static_cast<int>(n + 2), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& t) {
-        const int64_t j = t.league_rank();
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, nx + 2), [&](const int64_t i) {
-          if (i >= 1) w(FX, j, i) = st.flux_x(j, i);
-          if (j >= 1) w(FY, j, i) = st.flux_y(j, i);
-          if (j >= 1 && i >= 1) w(Q, j, i) = st.pv(j, i);
-          if (j <= n && i <= nx) w(B, j, i) = st.bernoulli(j, i);
+  const Terms terms = m_terms;
+  const bool with_base = a != 0;
+  // Row pointers of T(r) in block c, slot k; of the input rows r, r + 1.
+  const auto term_rows = [=] KOKKOS_FUNCTION(int64_t c, int64_t k, int64_t r) {
+    return TermRows{&in(H, r, 0),
+                    &in(U, r, 0),
+                    &in(V, r, 0),
+                    &in(H, r + 1, 0),
+                    &in(U, r + 1, 0),
+                    &in(V, r + 1, 0),
+                    {&terms(c, k, FX, 0), &terms(c, k, BE, 0), &terms(c, k, FY, 0), &terms(c, k, PV, 0)}};
+  };
+  const auto update_rows = [=] KOKKOS_FUNCTION(int64_t c, int64_t below, int64_t above, int64_t j) {
+    UpdateRows r{};
+    r.h = &in(H, j, 0), r.u = &in(U, j, 0), r.v = &in(V, j, 0);
+    r.us = &in(U, j - 1, 0), r.vs = &in(V, j - 1, 0), r.un = &in(U, j + 1, 0), r.vn = &in(V, j + 1, 0);
+    for (int k = 0; k < TERMS; ++k) {
+      r.below[k] = &terms(c, below, k, 0);
+      r.above[k] = &terms(c, above, k, 0);
+    }
+    r.hb = &base(H, j, 0), r.ub = &base(U, j, 0), r.vb = &base(V, j, 0);
+    r.ho = &out(H, j, 0), r.uo = &out(U, j, 0), r.vo = &out(V, j, 0);
+    return r;
+  };
+  if (m_sweep_rows) {
+    const int64_t chunks = static_cast<int64_t>(terms.extent(0)), per = (n + chunks - 1) / chunks;
+    Kokkos::parallel_for(
+        "climate::stage_rows", Kokkos::RangePolicy<>(0, chunks), KOKKOS_LAMBDA(const int64_t c) {
+          const int64_t first = 1 + c * per, last = first + per < n + 1 ? first + per : n + 1;
+          if (first >= last) return;
+          // Strips of columns (to keep the rows in L1) measured slower: the
+          // memory streams then break every strip.
+          terms_row(p, term_rows(c, (first - 1) & 1, first - 1), 1, nx + 1);
+          for (int64_t j = first; j < last; ++j) {
+            terms_row(p, term_rows(c, j & 1, j), 1, nx + 1);
+            const UpdateRows r = update_rows(c, (j - 1) & 1, j & 1, j);
+            if (with_base) {
+              CLIMATE_ROW_LOOP
+              for (int64_t i = 1; i <= nx; ++i) update<true>(p, r, a, b, i);
+            } else {
+              CLIMATE_ROW_LOOP
+              for (int64_t i = 1; i <= nx; ++i) update<false>(p, r, a, b, i);
+            }
+          }
         });
-      });
-  Kokkos::parallel_for(
-      "climate::stage_update", Kokkos::TeamPolicy<>(static_cast<int>(n), Kokkos::AUTO), KOKKOS_LAMBDA(const Team& t) {
-        const int64_t j = t.league_rank() + 1;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, int64_t{1}, nx + 1), [&](const int64_t i) {
-          const double dh = -((w(FX, j, i + 1) - w(FX, j, i)) * rdx + (w(FY, j + 1, i) - w(FY, j, i)) * rdy);
-          const double du = 0.5 * (w(Q, j, i) + w(Q, j + 1, i)) *
-                                (0.25 * (w(FY, j, i - 1) + w(FY, j, i) + w(FY, j + 1, i - 1) + w(FY, j + 1, i))) -
-                            (w(B, j, i) - w(B, j, i - 1)) * rdx + nu * st.laplacian(U, j, i);
-          const double dv = -(0.5 * (w(Q, j, i) + w(Q, j, i + 1))) *
-                                (0.25 * (w(FX, j - 1, i) + w(FX, j - 1, i + 1) + w(FX, j, i) + w(FX, j, i + 1))) -
-                            (w(B, j, i) - w(B, j - 1, i)) * rdy + nu * st.laplacian(V, j, i);
-          const double h = in(H, j, i) + dt * dh;
-          const double u = in(U, j, i) + dt * du;
-          const double v = in(V, j, i) + dt * dv;
-          // `out` may be `base`: each point reads only its own base value.
-          const double hb = a != 0 ? base(H, j, i) : 0, ub = a != 0 ? base(U, j, i) : 0,
-                       vb = a != 0 ? base(V, j, i) : 0;
-          out(H, j, i) = a * hb + b * h;
-          out(U, j, i) = a * ub + b * u;
-          out(V, j, i) = a * vb + b * v;
+  } else {
+    using Points = Kokkos::MDRangePolicy<Kokkos::Rank<2>>;
+    Kokkos::parallel_for(
+        "climate::stage_terms", Points({0, 0}, {n + 1, nx + 2}),
+        KOKKOS_LAMBDA(const int64_t r, const int64_t i) { terms_point(p, term_rows(0, r, r), nx, i); });
+    Kokkos::parallel_for(
+        "climate::stage_update", Points({1, 1}, {n + 1, nx + 1}), KOKKOS_LAMBDA(const int64_t j, const int64_t i) {
+          const UpdateRows r = update_rows(0, j - 1, j, j);
+          if (with_base)
+            update<true>(p, r, a, b, i);
+          else
+            update<false>(p, r, a, b, i);
         });
-      });
+  }
   Kokkos::fence();
 }
 

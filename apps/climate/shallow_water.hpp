@@ -33,6 +33,13 @@ struct Config {
   /// Laplacian viscosity on u and v (m^2/s); < 0: 0.01 dx dy / dt, enough to
   /// keep grid-scale noise from growing in long runs. Mass is not affected.
   double viscosity = -1;
+  /// How a stage sweeps the grid: "rows" (chunks of rows, terms kept in cache;
+  /// for CPUs), "points" (a thread per point; for GPUs) or "auto" (by where
+  /// Kokkos runs kernels). Both give the same fields.
+  std::string sweep = "auto";
+  /// "rows" sweep: chunks of rows swept independently (in parallel on
+  /// threaded backends); 0: one per thread Kokkos runs.
+  int64_t row_chunks = 0;
   double nu() const { return viscosity >= 0 ? viscosity : 0.01 * dx() * dy() / dt; }
 
   double dx() const { return lx / static_cast<double>(nx); }
@@ -84,17 +91,23 @@ class Model {
   double mass() const;
   double energy() const;
 
- private:
+  // Public only because CUDA's device lambdas may not live in private member
+  // functions; not part of the interface.
   void exchange_halos(const Fields& s) const;
   void stage(const Fields& in, const Fields& base, const Fields& out, double a, double b) const;
 
+ private:
   Config m_config;
   MPI_Comm m_comm;
   int m_rank = 0, m_size = 1;
   int64_t m_rows = 0, m_row0 = 0;
   msa::Box m_box;
   Fields m_state, m_stage1, m_stage2;
-  Fields m_work;  // per stage: mass fluxes x and y, potential vorticity, Bernoulli function
+  // Per stage: mass fluxes, Bernoulli function and potential vorticity of rows,
+  // as (chunk, ring slot, term, column) or (0, row, term, column); see stage().
+  using Terms = Kokkos::View<double****, Kokkos::LayoutRight>;
+  Terms m_terms;
+  bool m_sweep_rows = true;
   int64_t m_steps = 0;
 };
 
