@@ -71,12 +71,16 @@ class MpiProducer final : public Engine {
   void put(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) override {
     if (m_closed) throw ChannelError(fmt::format("channel '{}': put() after close()", m_plan.name));
     ++m_stats.steps_put;
-    const double t0 = seconds_now();
+    // The clock is read only where put() may wait (the policy's wait, the
+    // broadcast of the decision): on the path of every step it would cost
+    // more than the rest of a small put.
     Decision d = m_leader ? decide() : Decision{};
-    if (m_plan.local_size > 1)
+    if (m_plan.local_size > 1) {
+      const double t0 = seconds_now();
       check_lazy(MPI_Bcast(&d, sizeof d, MPI_BYTE, 0, m_plan.local),
                  [&] { return fmt::format("channel '{}': put", m_plan.name); });
-    m_stats.put_blocked_s += seconds_now() - t0;
+      m_stats.put_blocked_s += seconds_now() - t0;
+    }
     if (d.error) throw stuck_error(d.waiting_for);
 
     for (int i = 0; i < d.send_before; ++i) send_front();
@@ -203,8 +207,11 @@ class MpiProducer final : public Engine {
                [&] { return fmt::format("channel '{}': post ack receive", m_plan.name); });
   }
 
-  // Leader: takes in the acks that have arrived.
-  void poll_acks() {
+  // Leader: takes in the acks that have arrived. Without `drain`, at most one
+  // per consumer rank: acks are cumulative, and testing again after reposting
+  // the receive costs a turn of MPI's progress engine on every step. Callers
+  // drain when the window looks full, so no decision rests on a stale count.
+  void poll_acks(bool drain = true) {
     for (int c = 0; c < m_plan.remote_size; ++c) {
       auto& r = m_ack_requests[static_cast<std::size_t>(c)];
       int done = 0;
@@ -216,6 +223,7 @@ class MpiProducer final : public Engine {
         else
           m_acked[static_cast<std::size_t>(c)] = std::max(m_acked[static_cast<std::size_t>(c)], v);
         post_ack(c);
+        if (!drain) break;
         check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
                    [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       }
@@ -228,7 +236,8 @@ class MpiProducer final : public Engine {
   // Leader: what this put does. Waits (policy block) for room first.
   Decision decide() {
     Decision d;
-    poll_acks();
+    poll_acks(false);
+    if (!m_pending.empty() || !window_free()) poll_acks();
     if (m_detached) {  // nobody is listening: drop everything
       d.outcome = kDropNew;
       return d;
@@ -246,7 +255,12 @@ class MpiProducer final : public Engine {
     const bool room = pending < capacity || (pending == 0 && can_send());
     switch (m_plan.settings.policy) {
       case Policy::block: {
-        Deadline deadline(m_plan.settings.peer_timeout);
+        if (room) {
+          d.outcome = kEnqueue;
+          break;
+        }
+        const double t0 = seconds_now();
+        Deadline deadline(t0, m_plan.settings.peer_timeout);
         Backoff backoff;
         while (!(pending < capacity || (pending == 0 && can_send()))) {
           if (deadline.passed()) {
@@ -258,7 +272,7 @@ class MpiProducer final : public Engine {
           poll_acks();
           if (m_detached) {
             d.outcome = kDropNew;
-            return d;
+            break;
           }
           while (pending > 0 && can_send()) {
             ++d.send_before;
@@ -266,6 +280,8 @@ class MpiProducer final : public Engine {
             ++sent;
           }
         }
+        m_stats.put_blocked_s += seconds_now() - t0;
+        if (d.outcome == kDropNew) return d;
         d.outcome = kEnqueue;
         break;
       }
@@ -515,9 +531,11 @@ class MpiConsumer final : public Engine {
 
   std::optional<Incoming> get() override {
     if (m_ended) return std::nullopt;
-    const double t0 = seconds_now();
-    wait_for_step(t0);
-    m_stats.get_blocked_s += seconds_now() - t0;
+    if (!step_arrived()) {  // the clock only when there is a wait to time
+      const double t0 = seconds_now();
+      wait_for_step(t0);
+      m_stats.get_blocked_s += seconds_now() - t0;
+    }
 
     Incoming in;
     bool end = false, data = false;
@@ -618,22 +636,26 @@ class MpiConsumer final : public Engine {
     return b;
   }
 
+  // Tests the posted receives one by one (MPI_Testall leaves them all open
+  // until all are done: a finished header may be an end of stream with no
+  // payload behind it). True when all are complete.
+  bool step_arrived() {
+    bool open = false;
+    for (auto& r : m_requests) {
+      if (r == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
+                 [&] { return fmt::format("channel '{}': receive", m_plan.name); });
+      open = open || !done;
+    }
+    if (open) cancel_payloads_after_end();
+    return !open;
+  }
+
   void wait_for_step(double start) {
     Deadline deadline(start, m_plan.settings.peer_timeout);
     Backoff backoff;
-    while (true) {
-      // One by one (MPI_Testall leaves them all open until all are done): a
-      // finished header may be an end of stream with no payload behind it.
-      bool open = false;
-      for (auto& r : m_requests) {
-        if (r == MPI_REQUEST_NULL) continue;
-        int done = 0;
-        check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
-                   [&] { return fmt::format("channel '{}': receive", m_plan.name); });
-        open = open || !done;
-      }
-      if (!open) return;
-      cancel_payloads_after_end();
+    while (!step_arrived()) {
       if (deadline.passed()) {
         std::vector<std::string> missing;
         for (std::size_t i = 0; i < m_requests.size(); ++i)
