@@ -324,9 +324,9 @@ TEST(Channel, StuckConsumerIsAnErrorNotAHang) {
     auto ch = job.channel("stuck").decomposition(d).queue_depth(1).peer_timeout(1).open<double>();
     Kokkos::View<double*> v("v", static_cast<std::size_t>(d.box.count[0]));
     if (job.producer) {
-      // Two steps in flight, one queued, then the fourth put waits for room that never comes.
+      // Three steps in flight, one queued, then the fifth put waits for room that never comes.
       try {
-        for (int step = 0; step < 4; ++step) ch.put(step, 0, v);
+        for (int step = 0; step < 5; ++step) ch.put(step, 0, v);
         ADD_FAILURE() << "put did not give up";
       } catch (const msa::ChannelError& e) {
         EXPECT_NE(std::string(e.what()).find("consumer component 'cluster' has not taken step #0"), std::string::npos)
@@ -412,8 +412,8 @@ TEST(ChannelPolicy, DropNewestKeepsTheFirstSteps) {
   EXPECT_EQ(r[2], r[0]) << "every step sent arrives";
   EXPECT_EQ(r[3], 0);
   EXPECT_LT(r[4], 19) << "the newest steps are the ones dropped";
-  EXPECT_EQ(r[2], 4) << "two in flight plus two queued, the rest dropped before the consumer took any";
-  EXPECT_EQ(r[4], 3);
+  EXPECT_EQ(r[2], 5) << "three in flight plus two queued, the rest dropped before the consumer took any";
+  EXPECT_EQ(r[4], 4);
 }
 
 TEST(ChannelPolicy, DropOldestKeepsTheNewestSteps) {
@@ -423,7 +423,7 @@ TEST(ChannelPolicy, DropOldestKeepsTheNewestSteps) {
   EXPECT_EQ(r[2], r[0]);
   EXPECT_EQ(r[3], 0);
   EXPECT_EQ(r[4], 19) << "the last step always survives";
-  EXPECT_EQ(r[2], 4) << "the first two steps (in flight) and the two newest";
+  EXPECT_EQ(r[2], 5) << "the first three steps (in flight) and the two newest";
 }
 
 TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
@@ -432,7 +432,7 @@ TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
   EXPECT_EQ(r[0] + r[1], 20);
   EXPECT_EQ(r[2], r[0]);
   EXPECT_EQ(r[4], 19);
-  EXPECT_EQ(r[2], 3) << "the first two steps (in flight) and the latest";
+  EXPECT_EQ(r[2], 4) << "the first three steps (in flight) and the latest";
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {

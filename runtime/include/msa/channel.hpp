@@ -76,7 +76,7 @@ Policy policy_from_string(const std::string& name);
 struct ChannelSettings {
   std::string engine = "mpi";  ///< a registered engine: mpi, hdf5, null
   Policy policy = Policy::block;
-  int queue_depth = 2;        ///< steps the producer may hold while the consumer is busy (one more may be in flight)
+  int queue_depth = 2;        ///< steps the producer may hold behind those in flight (see README: bounded memory)
   int64_t max_bytes = 0;      ///< byte budget of those steps (0: none); enforced at put time
   double open_timeout = 60;   ///< seconds to wait for the peer at open
   double peer_timeout = 300;  ///< seconds without progress from the peer before it is declared stuck

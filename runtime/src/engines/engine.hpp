@@ -50,7 +50,10 @@ struct ChannelPlan {
   bool header_only_me = false;
   int64_t step_bytes = 0;    ///< payload of one whole step, all ranks together
   int pending_capacity = 1;  ///< steps the producer may queue (after the byte budget)
-  int window = 2;            ///< steps in flight beyond the last one every consumer rank took
+  /// Steps sent that not every consumer rank has finished with: the one it
+  /// works on and those travelling (a consumer acknowledges a step when it
+  /// asks for the next one).
+  int window = 3;
   ChannelSettings settings;
   MPI_Comm inter = MPI_COMM_NULL;  ///< to the peer component (borrowed)
   MPI_Comm local = MPI_COMM_NULL;  ///< my component (borrowed)

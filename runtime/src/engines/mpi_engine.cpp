@@ -2,9 +2,10 @@
 // ranks whose boxes overlap its own, over the inter-communicator between the
 // two components, with nonblocking sends.
 //
-// Flow control: the consumer acknowledges each step as get() returns it; two
-// steps may be in flight beyond the last acknowledged one (so the next steps
-// travel while the consumer works on the current one). Steps the producer
+// Flow control: the consumer acknowledges a step when it asks for the next
+// one (so the acknowledgement is not on the path of the step it just got, and
+// "taken" means "finished with"); `window` (3) steps may be out beyond the last
+// acknowledged one: the one the consumer works on and two travelling. Steps the producer
 // cannot send yet wait in its queue of `pending_capacity` steps; when that is
 // full, put() applies the policy, before packing anything. Every decision is
 // taken by the producer's rank 0 (the only one that hears the acks) and
@@ -531,6 +532,10 @@ class MpiConsumer final : public Engine {
 
   std::optional<Incoming> get() override {
     if (m_ended) return std::nullopt;
+    if (m_received > m_acked_sent && !m_closed) {  // the frames returned so far are finished with
+      acknowledge(m_received);
+      m_acked_sent = m_received;
+    }
     if (!step_arrived()) {  // the clock only when there is a wait to time
       const double t0 = seconds_now();
       wait_for_step(t0);
@@ -570,7 +575,6 @@ class MpiConsumer final : public Engine {
     }
     ++m_received;
     ++m_stats.steps_received;
-    acknowledge(m_received);
     prefetch();
     return in;
   }
@@ -747,6 +751,7 @@ class MpiConsumer final : public Engine {
   std::deque<int64_t> m_ack_values;          // a deque: sends in flight keep their addresses
   std::deque<MPI_Request> m_ack_requests;
   int64_t m_received = 0;
+  int64_t m_acked_sent = 0;  // the last count acknowledged
   bool m_ended = false;
   bool m_closed = false;
   ChannelStats m_stats;
