@@ -329,7 +329,8 @@ TEST(Channel, StuckConsumerIsAnErrorNotAHang) {
         for (int step = 0; step < 5; ++step) ch.put(step, 0, v);
         ADD_FAILURE() << "put did not give up";
       } catch (const msa::ChannelError& e) {
-        EXPECT_NE(std::string(e.what()).find("consumer component 'cluster' has not taken step #0"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("consumer component 'cluster' has not finished with step #0"),
+                  std::string::npos)
             << e.what();
       }
     }

@@ -314,8 +314,9 @@ class MpiProducer final : public Engine {
 
   ChannelError stuck_error(int64_t consumed) const {
     return ChannelError(fmt::format(
-        "channel '{}': consumer component '{}' has not taken step #{} (counting from 0) for {:.0f} s; it is stuck or "
-        "gone (producer rank {}). Raise peer_timeout ({}PEER_TIMEOUT) if it is just slow",
+        "channel '{}': consumer component '{}' has not finished with step #{} (counting from 0; a consumer is done "
+        "with a step when it asks for the next) for {:.0f} s; it is stuck or gone (producer rank {}). Raise "
+        "peer_timeout ({}PEER_TIMEOUT) if it is just slow",
         m_plan.name, m_plan.peer, consumed, m_plan.settings.peer_timeout, m_plan.my_rank,
         channel_env_prefix(m_plan.name)));
   }
