@@ -391,9 +391,14 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
     if (plan.step_bytes > settings.max_bytes)
       throw ChannelError(fmt::format("channel '{}': one step is {} bytes, more than max_bytes = {}", name,
                                      plan.step_bytes, settings.max_bytes));
-    // The budget covers the steps in flight and the queued ones.
+    // The budget covers the steps in flight and the queued ones. Under 3
+    // steps the window counts only steps the consumer has not received (it
+    // then acknowledges on receipt), so that one can travel while it works.
     const int64_t steps = settings.max_bytes / std::max<int64_t>(1, plan.step_bytes);
-    plan.window = static_cast<int>(std::min<int64_t>(plan.window, steps));
+    if (steps < plan.window) {
+      plan.window = static_cast<int>(steps);
+      plan.ack_on_receipt = true;
+    }
     plan.pending_capacity = static_cast<int>(std::min<int64_t>(settings.queue_depth, steps - plan.window));
   }
   return std::make_shared<ChannelImpl>(plan, entry.make(plan));

@@ -465,6 +465,52 @@ TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
   EXPECT_EQ(all[1], 2);
 }
 
+// A budget of one step: one step still travels while the consumer works, so a
+// consumer that reads two such channels in the other order than they are
+// written gets every step (with acknowledgements only on the next get() it
+// would wait for a step the producer cannot send yet: a hang until the timeout).
+TEST(Channel, OneStepBudgetsOnTwoChannelsReadInTurn) {
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {16});
+  auto open = [&](const std::string& name) {
+    return job.channel(name).decomposition(d).max_bytes(64).peer_timeout(20).open<int32_t>();
+  };
+  auto a = open("budget-a");
+  auto b = open("budget-b");
+  const int steps = 6;
+  int64_t received = 0, all = 0;
+  if (job.producer) {
+    Kokkos::View<int32_t*> v("v", 16);
+    for (int step = 0; step < steps; ++step) {
+      Kokkos::deep_copy(v, step);
+      a.put(step, 0, v);
+      b.put(step, 0, v);
+    }
+    a.close();
+    b.close();
+  } else {
+    for (int step = 0; step < steps; ++step) {
+      auto fb = b.get();
+      auto fa = a.get();
+      ASSERT_TRUE(fa && fb);
+      EXPECT_EQ(fa->step(), step);
+      EXPECT_EQ(fb->step(), step);
+      if (d.box.count[0] > 0) {
+        EXPECT_EQ(fa->data()(0), step);
+      }
+      ++received;
+    }
+    EXPECT_FALSE(b.get());
+    EXPECT_FALSE(a.get());
+    a.close();
+    b.close();
+    if (job.rank != 0) received = 0;
+  }
+  MPI_Allreduce(&received, &all, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(all, steps);
+}
+
 TEST(Channel, ManySmallSteps) {
   // 1000 small steps; under the debug preset LeakSanitizer checks that none leaks.
   for (const Split s : splits()) {

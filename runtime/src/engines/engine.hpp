@@ -54,6 +54,12 @@ struct ChannelPlan {
   /// works on and those travelling (a consumer acknowledges a step when it
   /// asks for the next one).
   int window = 3;
+  /// A byte budget of fewer than 3 steps: `window` counts the steps sent
+  /// beyond those the consumer has received, and it acknowledges a step as it
+  /// receives it (so one step can still travel while it works on another, and
+  /// a consumer reading two channels in turn cannot starve either). The
+  /// producer tells the consumer so in every step's header.
+  bool ack_on_receipt = false;
   ChannelSettings settings;
   MPI_Comm inter = MPI_COMM_NULL;  ///< to the peer component (borrowed)
   MPI_Comm local = MPI_COMM_NULL;  ///< my component (borrowed)
@@ -74,6 +80,7 @@ static_assert(sizeof(WireHeader) == 64, "the header is 64 bytes");
 constexpr uint64_t kWireMagic = 0x4d53414348414e31ULL;  // "MSACHAN1"
 constexpr uint32_t kFlagEnd = 1u;
 constexpr uint32_t kFlagAttributes = 2u;
+constexpr uint32_t kFlagAckOnReceipt = 4u;  // see ChannelPlan::ack_on_receipt
 constexpr int kTagHello = 0, kTagData = 1, kTagAck = 2, kTagAttributes = 3;
 /// Payloads of this size or more travel as a message of their own after the
 /// header: contiguous, so shared-memory and RDMA transports copy them once,

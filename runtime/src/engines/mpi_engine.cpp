@@ -133,7 +133,7 @@ class MpiProducer final : public Engine {
         while (!m_pending.empty() && !m_detached && !window_free()) {
           if (deadline.passed()) {
             d.error = 1;
-            d.waiting_for = m_sent;
+            d.waiting_for = m_consumed;
             break;
           }
           backoff.pause();
@@ -347,7 +347,8 @@ class MpiProducer final : public Engine {
     Queued q{step, time, attributes, std::move(m_spare_parts)};
     m_spare_parts = {};
     q.parts.assign(static_cast<std::size_t>(m_plan.remote_size), nullptr);
-    const uint32_t flags = attributes.empty() ? 0u : kFlagAttributes;
+    const uint32_t flags =
+        (attributes.empty() ? 0u : kFlagAttributes) | (m_plan.ack_on_receipt ? kFlagAckOnReceipt : 0u);
     for (int c = 0; c < m_plan.remote_size; ++c) {
       if (!talks_to(c)) continue;
       const auto payload =
@@ -423,7 +424,8 @@ class MpiProducer final : public Engine {
   void send_direct(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
     Queued q{step, time, attributes, {}};
     q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
-    const uint32_t flags = attributes.empty() ? 0u : kFlagAttributes;
+    const uint32_t flags =
+        (attributes.empty() ? 0u : kFlagAttributes) | (m_plan.ack_on_receipt ? kFlagAckOnReceipt : 0u);
     std::vector<MPI_Request> direct;
     std::vector<BufferPtr> headers;
     for (int c = 0; c < m_plan.remote_size; ++c) {
@@ -544,7 +546,7 @@ class MpiConsumer final : public Engine {
     }
 
     Incoming in;
-    bool end = false, data = false;
+    bool end = false, data = false, ack_now = false;
     for (std::size_t i = 0; i < m_sources.size(); ++i) {
       WireHeader h;
       std::memcpy(&h, m_buffers[i]->data(), sizeof h);
@@ -562,6 +564,7 @@ class MpiConsumer final : public Engine {
       in.step = h.step;
       in.time = h.time;
       if ((h.flags & kFlagAttributes) && in.attributes.empty()) in.attributes = receive_attributes(h.attributes_bytes);
+      ack_now = ack_now || (h.flags & kFlagAckOnReceipt);
       if (!m_plan.header_only_me) {
         in.parts.emplace_back(m_sources[i], m_buffers[i]);
         m_stats.bytes_received += h.payload_bytes;
@@ -576,6 +579,10 @@ class MpiConsumer final : public Engine {
     }
     ++m_received;
     ++m_stats.steps_received;
+    if (ack_now && !m_closed) {  // a byte budget of fewer than 3 steps: see ChannelPlan::ack_on_receipt
+      acknowledge(m_received);
+      m_acked_sent = m_received;
+    }
     prefetch();
     return in;
   }
