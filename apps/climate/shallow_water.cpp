@@ -50,8 +50,10 @@ double global_sum(MPI_Comm comm, double local) {
 
 namespace {
 
-// Lets the compiler vectorise a loop over one row: the rows it reads and the
-// rows it writes are distinct arrays (never true of `in` and `out`: see step()).
+// Lets the compiler vectorise a loop over one row without run-time overlap
+// checks. Safe: a loop writes rows of `out` or of the terms ring and reads
+// other arrays (`in` is never `out`, see step()), except that `out` is `base`
+// in the last stage, where each iteration reads base[i] and writes out[i].
 #if defined(__clang__)
 #define CLIMATE_ROW_LOOP _Pragma("clang loop vectorize(assume_safety)")
 #elif defined(__GNUC__) && !defined(__CUDA_ARCH__) && !defined(__NVCC__)
