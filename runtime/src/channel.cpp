@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "engines/engine.hpp"
@@ -111,6 +113,7 @@ struct Side {
   std::vector<int64_t> global;
   std::vector<Box> boxes;
   std::string engine;
+  uint64_t token = 0;  // the producer's ack token (see ChannelPlan::ack_token)
 
   std::string describe() const {
     return fmt::format("{} '{}' {} {}{} in {} box(es)", producer ? "producer" : "consumer", component,
@@ -119,8 +122,8 @@ struct Side {
   nlohmann::json to_json() const {
     nlohmann::json b = nlohmann::json::array();
     for (const auto& x : boxes) b.push_back(box_json(x));
-    return {{"component", component}, {"producer", producer}, {"type", type},
-            {"global", global},       {"boxes", b},           {"engine", engine}};
+    return {{"component", component}, {"producer", producer}, {"type", type}, {"global", global}, {"boxes", b},
+            {"engine", engine},       {"token", token}};
   }
   static Side from_json(const nlohmann::json& j) {
     Side s;
@@ -130,9 +133,24 @@ struct Side {
     s.global = j.at("global").get<std::vector<int64_t>>();
     for (const auto& b : j.at("boxes")) s.boxes.push_back(box_from_json(b));
     s.engine = j.at("engine").get<std::string>();
+    s.token = j.value("token", uint64_t{0});
     return s;
   }
 };
+
+// Distinct per channel opened in this job (with overwhelming probability).
+uint64_t fresh_token() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = [] {
+    std::random_device device;
+    return (uint64_t{device()} << 32) ^ device() ^
+           static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }();
+  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * ++counter;  // splitmix64
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 int tag_base_for(const std::string& name) {
   uint32_t h = 2166136261u;  // FNV-1a
@@ -358,6 +376,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   mine.global = decomposition.global;
   mine.boxes = gather_boxes(session.component(), decomposition.box);
   mine.engine = settings.engine;
+  mine.token = producer ? fresh_token() : 0;
   const Side theirs =
       handshake(name, peer, mine, plan.inter, plan.local, plan.tag_base + kTagHello, settings.open_timeout);
   if (theirs.producer == producer)
@@ -365,6 +384,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
                                    mine.describe(), theirs.describe()));
   const Side& p = producer ? mine : theirs;
   const Side& c = producer ? theirs : mine;
+  plan.ack_token = p.token;  // producer rank 0's (the only producer rank that reads acks)
   validate(name, p, c);
   if (entry.peer == Peer::if_present) return own_box_only();  // checked by both sides; each rank stages its own box
 

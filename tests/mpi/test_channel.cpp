@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "env_guard.hpp"
@@ -434,6 +435,50 @@ TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
   EXPECT_EQ(r[2], r[0]);
   EXPECT_EQ(r[4], 19);
   EXPECT_EQ(r[2], 4) << "the first three steps (in flight) and the latest";
+}
+
+// "fields-mpi-32" and "fields-mpi-128" map to the same tags. The consumer's
+// last ack of the first channel arrives after its producer closed; the second
+// channel must not take it for its own (it would think 5 steps were taken and
+// send steps it should drop).
+TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
+  const Split s{1, world_size() - 1};
+  Job job(s);  // one session: both channels share the inter-communicator
+  const auto d = decomposition(job, {16});
+  Kokkos::View<int32_t*> v("v", 16);
+  {
+    std::optional<msa::Channel<int32_t>> ch = job.channel("fields-mpi-32").decomposition(d).open<int32_t>();
+    if (job.producer) {
+      for (int step = 0; step < 5; ++step) ch->put(step, 0, v);
+      ch->close();
+      ch.reset();  // gone before the consumer's last ack comes
+      MPI_Barrier(MPI_COMM_WORLD);
+    } else {
+      for (int step = 0; step < 5; ++step) ASSERT_TRUE(ch->get());
+      MPI_Barrier(MPI_COMM_WORLD);
+      EXPECT_FALSE(ch->get());  // acknowledges the 5 steps, then finds the end
+      ch->close();
+    }
+  }
+  // A consumer that starts late: on a fresh channel three steps travel, two are
+  // queued and the other 15 are dropped.
+  auto ch =
+      job.channel("fields-mpi-128").decomposition(d).policy(msa::Policy::drop_newest).queue_depth(2).open<int32_t>();
+  std::array<int64_t, 2> mine{0, 0}, all{};
+  if (job.producer) {
+    for (int step = 0; step < 20; ++step) ch.put(step, 0, v);
+    MPI_Barrier(MPI_COMM_WORLD);
+    ch.close();
+    mine[0] = ch.stats().steps_dropped;
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);
+    while (ch.get()) ++mine[1];
+    ch.close();
+    if (job.rank != 0) mine[1] = 0;
+  }
+  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  EXPECT_EQ(all[0], 15);
+  EXPECT_EQ(all[1], 5);
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {

@@ -60,6 +60,10 @@ struct ChannelPlan {
   /// a consumer reading two channels in turn cannot starve either). The
   /// producer tells the consumer so in every step's header.
   bool ack_on_receipt = false;
+  /// Chosen by the producer's rank 0 at open and carried by every ack: an ack
+  /// left over from an earlier channel whose name maps to the same tags (the
+  /// consumer's last one can arrive after that producer closed) is told apart.
+  uint64_t ack_token = 0;
   ChannelSettings settings;
   MPI_Comm inter = MPI_COMM_NULL;  ///< to the peer component (borrowed)
   MPI_Comm local = MPI_COMM_NULL;  ///< my component (borrowed)

@@ -36,6 +36,14 @@ void check_lazy(int code, F&& context) {
 
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
+/// Consumer -> producer rank 0: steps finished with (or kDetached), and the
+/// channel's token (two int64 on the wire).
+struct AckMessage {
+  uint64_t token = 0;
+  int64_t value = 0;
+};
+static_assert(sizeof(AckMessage) == 16, "two int64 on the wire");
+
 enum Outcome : int32_t { kEnqueue = 0, kDropNew = 1, kDropOldestThenEnqueue = 2, kClearThenEnqueue = 3 };
 
 struct Decision {
@@ -51,7 +59,7 @@ class MpiProducer final : public Engine {
   explicit MpiProducer(const ChannelPlan& plan) : m_plan(plan), m_leader(plan.my_rank == 0) {
     if (m_leader) {
       m_acked.assign(static_cast<std::size_t>(plan.remote_size), 0);
-      m_ack_in.assign(static_cast<std::size_t>(plan.remote_size), 0);
+      m_ack_in.assign(static_cast<std::size_t>(plan.remote_size), AckMessage{});
       m_ack_requests.assign(static_cast<std::size_t>(plan.remote_size), MPI_REQUEST_NULL);
       for (int c = 0; c < plan.remote_size; ++c) post_ack(c);
     }
@@ -203,7 +211,7 @@ class MpiProducer final : public Engine {
   }
 
   void post_ack(int c) {
-    check_lazy(MPI_Irecv(&m_ack_in[static_cast<std::size_t>(c)], 1, MPI_INT64_T, c, tag(kTagAck), m_plan.inter,
+    check_lazy(MPI_Irecv(&m_ack_in[static_cast<std::size_t>(c)], 2, MPI_INT64_T, c, tag(kTagAck), m_plan.inter,
                          &m_ack_requests[static_cast<std::size_t>(c)]),
                [&] { return fmt::format("channel '{}': post ack receive", m_plan.name); });
   }
@@ -218,7 +226,16 @@ class MpiProducer final : public Engine {
       int done = 0;
       check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE), [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       while (done) {
-        const int64_t v = m_ack_in[static_cast<std::size_t>(c)];
+        const AckMessage a = m_ack_in[static_cast<std::size_t>(c)];
+        // An ack for an earlier channel whose name maps to the same tags (sent
+        // after that producer had closed): not ours, ignore it.
+        if (a.token != m_plan.ack_token) {
+          post_ack(c);
+          check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
+                     [&] { return fmt::format("channel '{}': ack", m_plan.name); });
+          continue;
+        }
+        const int64_t v = a.value;
         if (v == kDetached)
           m_detached = true;
         else
@@ -505,7 +522,8 @@ class MpiProducer final : public Engine {
   std::vector<BufferPtr> m_free;
   int64_t m_sent = 0;      // steps handed to MPI (the same on every producer rank)
   int64_t m_consumed = 0;  // leader: steps every consumer rank has acknowledged
-  std::vector<int64_t> m_acked, m_ack_in;
+  std::vector<int64_t> m_acked;
+  std::vector<AckMessage> m_ack_in;
   std::vector<MPI_Request> m_ack_requests;
   ChannelStats m_stats;
 };
@@ -724,9 +742,9 @@ class MpiConsumer final : public Engine {
   // Consumed-step count (or kDetached) to the producer's rank 0.
   void acknowledge(int64_t value) {
     finish_acks(false);
-    m_ack_values.push_back(value);
+    m_ack_values.push_back(AckMessage{m_plan.ack_token, value});
     m_ack_requests.push_back(MPI_REQUEST_NULL);
-    check_lazy(MPI_Isend(&m_ack_values.back(), 1, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
+    check_lazy(MPI_Isend(&m_ack_values.back(), 2, MPI_INT64_T, 0, tag(kTagAck), m_plan.inter, &m_ack_requests.back()),
                [&] { return fmt::format("channel '{}': acknowledge", m_plan.name); });
   }
 
@@ -756,7 +774,7 @@ class MpiConsumer final : public Engine {
   std::vector<int> m_request_source;         // producer rank of each posted receive
   std::vector<std::byte*> m_request_buffer;  // where it lands
   std::vector<char> m_request_payload;       // 1: a payload posted on its own behind the previous (header) receive
-  std::deque<int64_t> m_ack_values;          // a deque: sends in flight keep their addresses
+  std::deque<AckMessage> m_ack_values;       // a deque: sends in flight keep their addresses
   std::deque<MPI_Request> m_ack_requests;
   int64_t m_received = 0;
   int64_t m_acked_sent = 0;  // the last count acknowledged
