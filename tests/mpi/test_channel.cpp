@@ -470,6 +470,26 @@ TEST(Channel, NamesThatShareTagsCannotBeOpenAtOnce) {
   }
 }
 
+// The producer puts `steps` steps of `v` before the consumer starts reading;
+// returns, on every rank, {steps dropped, steps received by consumer rank 0}.
+std::array<int64_t, 2> put_then_read(const Job& job, msa::Channel<int32_t>& ch, const Kokkos::View<int32_t*>& v,
+                                     int steps) {
+  std::array<int64_t, 2> mine{0, 0}, all{};
+  if (job.producer) {
+    for (int step = 0; step < steps; ++step) ch.put(step, 0, v);
+    mine[0] = ch.stats().steps_dropped;
+    MPI_Barrier(MPI_COMM_WORLD);
+    ch.close();
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);
+    while (ch.get()) ++mine[1];
+    ch.close();
+    if (job.rank != 0) mine[1] = 0;
+  }
+  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  return all;
+}
+
 TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
   ASSERT_EQ(msa::detail::channel_tag_base(kSameTagsA), msa::detail::channel_tag_base(kSameTagsB));
   const Split s{1, world_size() - 1};
@@ -493,21 +513,9 @@ TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
   // A consumer that starts late: on a fresh channel three steps travel, two are
   // queued and the other 15 are dropped.
   auto ch = job.channel(kSameTagsB).decomposition(d).policy(msa::Policy::drop_newest).queue_depth(2).open<int32_t>();
-  std::array<int64_t, 2> mine{0, 0}, all{};
-  if (job.producer) {
-    for (int step = 0; step < 20; ++step) ch.put(step, 0, v);
-    MPI_Barrier(MPI_COMM_WORLD);
-    ch.close();
-    mine[0] = ch.stats().steps_dropped;
-  } else {
-    MPI_Barrier(MPI_COMM_WORLD);
-    while (ch.get()) ++mine[1];
-    ch.close();
-    if (job.rank != 0) mine[1] = 0;
-  }
-  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  EXPECT_EQ(all[0], 15);
-  EXPECT_EQ(all[1], 5);
+  const auto r = put_then_read(job, ch, v, 20);
+  EXPECT_EQ(r[0], 15);
+  EXPECT_EQ(r[1], 5);
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
@@ -521,22 +529,10 @@ TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
                 .queue_depth(8)
                 .max_bytes(128)
                 .open<int32_t>();
-  std::array<int64_t, 2> mine{0, 0}, all{};
-  if (job.producer) {
-    Kokkos::View<int32_t*> v("v", 16);
-    for (int step = 0; step < 10; ++step) ch.put(step, 0, v);  // nobody reads yet: 2 fit, 8 dropped
-    mine[0] = ch.stats().steps_dropped;
-    MPI_Barrier(MPI_COMM_WORLD);
-    ch.close();
-  } else {
-    MPI_Barrier(MPI_COMM_WORLD);
-    while (ch.get()) ++mine[1];
-    ch.close();
-    if (job.rank != 0) mine[1] = 0;
-  }
-  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  EXPECT_EQ(all[0], 8);
-  EXPECT_EQ(all[1], 2);
+  Kokkos::View<int32_t*> v("v", 16);
+  const auto r = put_then_read(job, ch, v, 10);  // nobody reads yet: 2 fit, 8 dropped
+  EXPECT_EQ(r[0], 8);
+  EXPECT_EQ(r[1], 2);
 }
 
 // A budget of one step: one step still travels while the consumer works, so a
