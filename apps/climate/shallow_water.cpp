@@ -182,9 +182,9 @@ Model::Model(const Config& config, MPI_Comm comm) : m_config(config), m_comm(com
   if (m_sweep_rows) {
     const int64_t wanted = m_config.row_chunks > 0 ? m_config.row_chunks : Kokkos::DefaultExecutionSpace::concurrency();
     const auto chunks = static_cast<std::size_t>(std::clamp<int64_t>(wanted, 1, m_rows));
-    m_terms = Terms("climate::terms", chunks, 2, 4, cols);
+    m_terms = Terms("climate::terms", chunks, 2, TERMS, cols);
   } else {
-    m_terms = Terms("climate::terms", 1, rows - 1, 4, cols);
+    m_terms = Terms("climate::terms", 1, rows - 1, TERMS, cols);
   }
 }
 

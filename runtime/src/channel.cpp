@@ -184,14 +184,11 @@ class TagClaim {
   TagClaim(MPI_Comm comm, int base, const std::string& name) : m_key{MPI_Comm_c2f(comm), base} {
     std::lock_guard<std::mutex> lock(mutex());
     auto [it, inserted] = claims().emplace(m_key, name);
-    if (!inserted) {
-      const std::string other = it->second;
-      m_key = {};
+    if (!inserted)
       throw ChannelError(fmt::format(
           "channel '{}': its name maps to the same MPI tags as channel '{}', which is open between the same "
           "components; rename one of them",
-          name, other));
-    }
+          name, it->second));
   }
   TagClaim(TagClaim&& o) noexcept : m_key(std::exchange(o.m_key, Key{})) {}
   TagClaim& operator=(TagClaim&&) = delete;

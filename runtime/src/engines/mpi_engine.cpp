@@ -227,21 +227,16 @@ class MpiProducer final : public Engine {
       check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE), [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       while (done) {
         const AckMessage a = m_ack_in[static_cast<std::size_t>(c)];
-        // An ack for an earlier channel whose name maps to the same tags (sent
-        // after that producer had closed): not ours, ignore it.
-        if (a.token != m_plan.ack_token) {
-          post_ack(c);
-          check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
-                     [&] { return fmt::format("channel '{}': ack", m_plan.name); });
-          continue;
-        }
-        const int64_t v = a.value;
-        if (v == kDetached)
-          m_detached = true;
-        else
-          m_acked[static_cast<std::size_t>(c)] = std::max(m_acked[static_cast<std::size_t>(c)], v);
         post_ack(c);
-        if (!drain) break;
+        // An ack with another token is for an earlier channel whose name maps
+        // to the same tags (sent after that producer had closed): ignored.
+        if (a.token == m_plan.ack_token) {
+          if (a.value == kDetached)
+            m_detached = true;
+          else
+            m_acked[static_cast<std::size_t>(c)] = std::max(m_acked[static_cast<std::size_t>(c)], a.value);
+          if (!drain) break;
+        }
         check_lazy(MPI_Test(&r, &done, MPI_STATUS_IGNORE),
                    [&] { return fmt::format("channel '{}': ack", m_plan.name); });
       }
@@ -270,7 +265,8 @@ class MpiProducer final : public Engine {
       ++sent;
     }
     const int64_t capacity = m_plan.pending_capacity;
-    const bool room = pending < capacity || (pending == 0 && can_send());
+    auto has_room = [&] { return pending < capacity || (pending == 0 && can_send()); };
+    const bool room = has_room();
     switch (m_plan.settings.policy) {
       case Policy::block: {
         if (room) {
@@ -280,7 +276,7 @@ class MpiProducer final : public Engine {
         const double t0 = seconds_now();
         Deadline deadline(t0, m_plan.settings.peer_timeout);
         Backoff backoff;
-        while (!(pending < capacity || (pending == 0 && can_send()))) {
+        while (!has_room()) {
           if (deadline.passed()) {
             d.error = 1;
             d.waiting_for = m_consumed;
@@ -329,6 +325,10 @@ class MpiProducer final : public Engine {
     return d;
   }
 
+  uint32_t step_flags(const std::string& attributes) const {
+    return (attributes.empty() ? 0u : kFlagAttributes) | (m_plan.ack_on_receipt ? kFlagAckOnReceipt : 0u);
+  }
+
   ChannelError stuck_error(int64_t consumed) const {
     return ChannelError(fmt::format(
         "channel '{}': consumer component '{}' has not finished with step #{} (counting from 0; a consumer is done "
@@ -364,8 +364,7 @@ class MpiProducer final : public Engine {
     Queued q{step, time, attributes, std::move(m_spare_parts)};
     m_spare_parts = {};
     q.parts.assign(static_cast<std::size_t>(m_plan.remote_size), nullptr);
-    const uint32_t flags =
-        (attributes.empty() ? 0u : kFlagAttributes) | (m_plan.ack_on_receipt ? kFlagAckOnReceipt : 0u);
+    const uint32_t flags = step_flags(attributes);
     for (int c = 0; c < m_plan.remote_size; ++c) {
       if (!talks_to(c)) continue;
       const auto payload =
@@ -441,8 +440,7 @@ class MpiProducer final : public Engine {
   void send_direct(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
     Queued q{step, time, attributes, {}};
     q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
-    const uint32_t flags =
-        (attributes.empty() ? 0u : kFlagAttributes) | (m_plan.ack_on_receipt ? kFlagAckOnReceipt : 0u);
+    const uint32_t flags = step_flags(attributes);
     std::vector<MPI_Request> direct;
     std::vector<BufferPtr> headers;
     for (int c = 0; c < m_plan.remote_size; ++c) {
@@ -553,10 +551,7 @@ class MpiConsumer final : public Engine {
 
   std::optional<Incoming> get() override {
     if (m_ended) return std::nullopt;
-    if (m_received > m_acked_sent && !m_closed) {  // the frames returned so far are finished with
-      acknowledge(m_received);
-      m_acked_sent = m_received;
-    }
+    acknowledge_frames();   // the frames returned so far are finished with
     if (!step_arrived()) {  // the clock only when there is a wait to time
       const double t0 = seconds_now();
       wait_for_step(t0);
@@ -597,10 +592,7 @@ class MpiConsumer final : public Engine {
     }
     ++m_received;
     ++m_stats.steps_received;
-    if (ack_now && !m_closed) {  // a byte budget of fewer than 3 steps: see ChannelPlan::ack_on_receipt
-      acknowledge(m_received);
-      m_acked_sent = m_received;
-    }
+    if (ack_now) acknowledge_frames();  // a byte budget of fewer than 3 steps: see ChannelPlan::ack_on_receipt
     prefetch();
     return in;
   }
@@ -737,6 +729,13 @@ class MpiConsumer final : public Engine {
       }
     }
     return a;
+  }
+
+  // The count of frames returned, if not sent yet and still listening.
+  void acknowledge_frames() {
+    if (m_received <= m_acked_sent || m_closed) return;
+    acknowledge(m_received);
+    m_acked_sent = m_received;
   }
 
   // Consumed-step count (or kDetached) to the producer's rank 0.
