@@ -52,8 +52,9 @@ struct Config {
 Grid grid_of(const Config& config);
 
 /// Fields: state(0|1|2, row, column) = h, u, v; rows 0 and n+1, columns 0
-/// and nx+1 are halos.
-using Fields = Kokkos::View<double***, Kokkos::LayoutRight>;
+/// and nx+1 are halos. Rows are padded so that column 1 starts a cache line
+/// (aligned vector loads along rows); hence the strided layout.
+using Fields = Kokkos::View<double***, Kokkos::LayoutStride>;
 enum Field : int { H = 0, U = 1, V = 2 };
 
 class Model {
@@ -105,7 +106,7 @@ class Model {
   Fields m_state, m_stage1, m_stage2;
   // Per stage: mass fluxes, Bernoulli function and potential vorticity of rows,
   // as (chunk, ring slot, term, column) or (0, row, term, column); see stage().
-  using Terms = Kokkos::View<double****, Kokkos::LayoutRight>;
+  using Terms = Kokkos::View<double****, Kokkos::LayoutStride>;
   Terms m_terms;
   bool m_sweep_rows = true;
   int64_t m_steps = 0;
