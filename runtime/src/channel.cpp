@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "engines/engine.hpp"
 #include "mpi_util.hpp"
@@ -152,11 +155,63 @@ uint64_t fresh_token() {
   return x ^ (x >> 31);
 }
 
-int tag_base_for(const std::string& name) {
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (unsigned char c : name) h = (h ^ c) * 16777619u;
-  return 64 + static_cast<int>(h % 4000u) * 8;
+}  // namespace
+
+int channel_tag_base(const std::string& name) {
+  // As many bases (8 tags apart, above 64) as the MPI's tag range holds, at
+  // least MPI's guaranteed 32767: Open MPI's 2^31 makes two names collide
+  // about once in 2^28.
+  static const int64_t slots = [] {
+    int* upper = nullptr;
+    int found = 0;
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &upper, &found);
+    const int64_t ub = found && upper ? *upper : 32767;
+    return std::max<int64_t>(1, (ub - 64 - 7) / 8);
+  }();
+  uint64_t h = 14695981039346656037ULL;  // FNV-1a, 64 bits
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+  return static_cast<int>(64 + static_cast<int64_t>(h % static_cast<uint64_t>(slots)) * 8);
 }
+
+namespace {
+
+// The tag bases of the channels open on each inter-communicator of this
+// process: two open channels whose names map to the same tags would take each
+// other's messages, so the second one's open() is an error instead.
+class TagClaim {
+ public:
+  TagClaim() = default;
+  TagClaim(MPI_Comm comm, int base, const std::string& name) : m_key{MPI_Comm_c2f(comm), base} {
+    std::lock_guard<std::mutex> lock(mutex());
+    auto [it, inserted] = claims().emplace(m_key, name);
+    if (!inserted)
+      throw ChannelError(fmt::format(
+          "channel '{}': its name maps to the same MPI tags as channel '{}', which is open between the same "
+          "components; rename one of them",
+          name, it->second));
+  }
+  TagClaim(TagClaim&& o) noexcept : m_key(std::exchange(o.m_key, Key{})) {}
+  TagClaim& operator=(TagClaim&&) = delete;
+  TagClaim(const TagClaim&) = delete;
+  TagClaim& operator=(const TagClaim&) = delete;
+  ~TagClaim() {
+    if (m_key.second < 0) return;
+    std::lock_guard<std::mutex> lock(mutex());
+    claims().erase(m_key);
+  }
+
+ private:
+  using Key = std::pair<MPI_Fint, int>;
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::map<Key, std::string>& claims() {
+    static std::map<Key, std::string> c;
+    return c;
+  }
+  Key m_key{0, -1};
+};
 
 // Every rank's box in my component, on every rank.
 std::vector<Box> gather_boxes(MPI_Comm comm, const Box& mine) {
@@ -242,8 +297,8 @@ void validate(const std::string& name, const Side& producer, const Side& consume
 
 class ChannelImpl final : public ChannelCore {
  public:
-  ChannelImpl(ChannelPlan plan, std::unique_ptr<Engine> engine)
-      : m_plan(std::move(plan)), m_engine(std::move(engine)) {}
+  ChannelImpl(ChannelPlan plan, std::unique_ptr<Engine> engine, TagClaim claim = {})
+      : m_plan(std::move(plan)), m_claim(std::move(claim)), m_engine(std::move(engine)) {}
   ~ChannelImpl() override {
     try {
       if (!m_closed && m_plan.producer)
@@ -316,6 +371,7 @@ class ChannelImpl final : public ChannelCore {
   }
 
   ChannelPlan m_plan;
+  TagClaim m_claim;  // released after the engine is gone
   std::unique_ptr<Engine> m_engine;
   bool m_closed = false;
 };
@@ -347,7 +403,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
   plan.local = session.component();
   plan.my_rank = session.component().rank();
   plan.local_size = session.component().size();
-  plan.tag_base = tag_base_for(name);
+  plan.tag_base = channel_tag_base(name);
 
   const auto& components = session.components();
   const bool peer_here = std::find(components.begin(), components.end(), peer) != components.end();
@@ -367,6 +423,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
     throw ChannelError(fmt::format("channel '{}': {}", name, e.what()));
   }
   plan.inter = *inter;
+  TagClaim claim(plan.inter, plan.tag_base, name);
   plan.remote_size = inter->remote_size();
 
   Side mine;
@@ -421,7 +478,7 @@ std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::str
     }
     plan.pending_capacity = static_cast<int>(std::min<int64_t>(settings.queue_depth, steps - plan.window));
   }
-  return std::make_shared<ChannelImpl>(plan, entry.make(plan));
+  return std::make_shared<ChannelImpl>(plan, entry.make(plan), std::move(claim));
 }
 
 }  // namespace detail

@@ -437,17 +437,67 @@ TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
   EXPECT_EQ(r[2], 4) << "the first three steps (in flight) and the latest";
 }
 
-// "fields-mpi-32" and "fields-mpi-128" map to the same tags. The consumer's
+// kSameTagsA and kSameTagsB map to the same tags. The consumer's
 // last ack of the first channel arrives after its producer closed; the second
 // channel must not take it for its own (it would think 5 steps were taken and
 // send steps it should drop).
+// Two names that map to the same tags with Open MPI's tag range (found by a
+// search over "stale-<n>"); the tests below need them to.
+const char* const kSameTagsA = "stale-149858";
+const char* const kSameTagsB = "stale-259904";
+
+TEST(Channel, NamesThatShareTagsCannotBeOpenAtOnce) {
+  ASSERT_EQ(msa::detail::channel_tag_base(kSameTagsA), msa::detail::channel_tag_base(kSameTagsB))
+      << "the names no longer share tags (another MPI's tag range?): pick two that do";
+  EXPECT_NE(msa::detail::channel_tag_base("fields-mpi-32"), msa::detail::channel_tag_base("fields-mpi-128"));
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {16});
+  auto first = job.channel(kSameTagsA).decomposition(d).open<int32_t>();
+  try {
+    job.channel(kSameTagsB).decomposition(d).open_timeout(5).open<int32_t>();
+    ADD_FAILURE() << "the second channel opened";
+  } catch (const msa::ChannelError& e) {
+    EXPECT_NE(std::string(e.what()).find("maps to the same MPI tags as channel 'stale-149858'"), std::string::npos)
+        << e.what();
+  }
+  if (job.producer) {
+    first.close();
+  } else {
+    while (first.get()) {
+    }
+    first.close();
+  }
+}
+
+// The producer puts `steps` steps of `v` before the consumer starts reading;
+// returns, on every rank, {steps dropped, steps received by consumer rank 0}.
+std::array<int64_t, 2> put_then_read(const Job& job, msa::Channel<int32_t>& ch, const Kokkos::View<int32_t*>& v,
+                                     int steps) {
+  std::array<int64_t, 2> mine{0, 0}, all{};
+  if (job.producer) {
+    for (int step = 0; step < steps; ++step) ch.put(step, 0, v);
+    mine[0] = ch.stats().steps_dropped;
+    MPI_Barrier(MPI_COMM_WORLD);
+    ch.close();
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);
+    while (ch.get()) ++mine[1];
+    ch.close();
+    if (job.rank != 0) mine[1] = 0;
+  }
+  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  return all;
+}
+
 TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
+  ASSERT_EQ(msa::detail::channel_tag_base(kSameTagsA), msa::detail::channel_tag_base(kSameTagsB));
   const Split s{1, world_size() - 1};
   Job job(s);  // one session: both channels share the inter-communicator
   const auto d = decomposition(job, {16});
   Kokkos::View<int32_t*> v("v", 16);
   {
-    std::optional<msa::Channel<int32_t>> ch = job.channel("fields-mpi-32").decomposition(d).open<int32_t>();
+    std::optional<msa::Channel<int32_t>> ch = job.channel(kSameTagsA).decomposition(d).open<int32_t>();
     if (job.producer) {
       for (int step = 0; step < 5; ++step) ch->put(step, 0, v);
       ch->close();
@@ -462,23 +512,10 @@ TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
   }
   // A consumer that starts late: on a fresh channel three steps travel, two are
   // queued and the other 15 are dropped.
-  auto ch =
-      job.channel("fields-mpi-128").decomposition(d).policy(msa::Policy::drop_newest).queue_depth(2).open<int32_t>();
-  std::array<int64_t, 2> mine{0, 0}, all{};
-  if (job.producer) {
-    for (int step = 0; step < 20; ++step) ch.put(step, 0, v);
-    MPI_Barrier(MPI_COMM_WORLD);
-    ch.close();
-    mine[0] = ch.stats().steps_dropped;
-  } else {
-    MPI_Barrier(MPI_COMM_WORLD);
-    while (ch.get()) ++mine[1];
-    ch.close();
-    if (job.rank != 0) mine[1] = 0;
-  }
-  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  EXPECT_EQ(all[0], 15);
-  EXPECT_EQ(all[1], 5);
+  auto ch = job.channel(kSameTagsB).decomposition(d).policy(msa::Policy::drop_newest).queue_depth(2).open<int32_t>();
+  const auto r = put_then_read(job, ch, v, 20);
+  EXPECT_EQ(r[0], 15);
+  EXPECT_EQ(r[1], 5);
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
@@ -492,22 +529,10 @@ TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {
                 .queue_depth(8)
                 .max_bytes(128)
                 .open<int32_t>();
-  std::array<int64_t, 2> mine{0, 0}, all{};
-  if (job.producer) {
-    Kokkos::View<int32_t*> v("v", 16);
-    for (int step = 0; step < 10; ++step) ch.put(step, 0, v);  // nobody reads yet: 2 fit, 8 dropped
-    mine[0] = ch.stats().steps_dropped;
-    MPI_Barrier(MPI_COMM_WORLD);
-    ch.close();
-  } else {
-    MPI_Barrier(MPI_COMM_WORLD);
-    while (ch.get()) ++mine[1];
-    ch.close();
-    if (job.rank != 0) mine[1] = 0;
-  }
-  MPI_Allreduce(mine.data(), all.data(), 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  EXPECT_EQ(all[0], 8);
-  EXPECT_EQ(all[1], 2);
+  Kokkos::View<int32_t*> v("v", 16);
+  const auto r = put_then_read(job, ch, v, 10);  // nobody reads yet: 2 fit, 8 dropped
+  EXPECT_EQ(r[0], 8);
+  EXPECT_EQ(r[1], 2);
 }
 
 // A budget of one step: one step still travels while the consumer works, so a

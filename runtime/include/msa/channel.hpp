@@ -110,6 +110,9 @@ class ChannelCore;
 std::shared_ptr<ChannelCore> open_channel(const Session& session, const std::string& name, bool producer,
                                           const std::string& peer, const Decomposition& decomposition, DataType type,
                                           const ChannelSettings& settings);
+/// The first of the 8 MPI tags a channel of this name uses on the
+/// inter-communicator between its two components.
+int channel_tag_base(const std::string& name);
 }  // namespace detail
 
 /// One step as the consumer receives it, in the consumer's own box.
