@@ -164,7 +164,7 @@ int channel_tag_base(const std::string& name) {
   static const int64_t slots = [] {
     int* upper = nullptr;
     int found = 0;
-    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &upper, &found);
+    check_mpi(MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &upper, &found), "channel tags: MPI_TAG_UB");
     const int64_t ub = found && upper ? *upper : 32767;
     return std::max<int64_t>(1, (ub - 64 - 7) / 8);
   }();
@@ -184,20 +184,27 @@ class TagClaim {
   TagClaim(MPI_Comm comm, int base, const std::string& name) : m_key{MPI_Comm_c2f(comm), base} {
     std::lock_guard<std::mutex> lock(mutex());
     auto [it, inserted] = claims().emplace(m_key, name);
-    if (!inserted)
+    if (inserted) return;
+    if (it->second == name)
       throw ChannelError(fmt::format(
-          "channel '{}': its name maps to the same MPI tags as channel '{}', which is open between the same "
-          "components; rename one of them",
-          name, it->second));
+          "channel '{}' is already open between these components; close() it before opening it again", name));
+    throw ChannelError(
+        fmt::format("channel '{}': its name maps to the same MPI tags as channel '{}', which is open between the same "
+                    "components; rename one of them",
+                    name, it->second));
   }
-  TagClaim(TagClaim&& o) noexcept : m_key(std::exchange(o.m_key, Key{})) {}
+  TagClaim(TagClaim&& o) noexcept : m_key(std::exchange(o.m_key, kNone)) {}
   TagClaim& operator=(TagClaim&&) = delete;
   TagClaim(const TagClaim&) = delete;
   TagClaim& operator=(const TagClaim&) = delete;
-  ~TagClaim() {
+  ~TagClaim() { release(); }
+  /// Frees the tags for another channel; close() calls it once the engine
+  /// is done with them.
+  void release() noexcept {
     if (m_key.second < 0) return;
     std::lock_guard<std::mutex> lock(mutex());
     claims().erase(m_key);
+    m_key = kNone;
   }
 
  private:
@@ -210,7 +217,8 @@ class TagClaim {
     static std::map<Key, std::string> c;
     return c;
   }
-  Key m_key{0, -1};
+  static constexpr Key kNone{0, -1};
+  Key m_key = kNone;
 };
 
 // Every rank's box in my component, on every rank.
@@ -339,6 +347,7 @@ class ChannelImpl final : public ChannelCore {
   void close() override {
     m_closed = true;
     m_engine->close();
+    m_claim.release();
   }
   ChannelStats stats() const override { return m_engine->stats(); }
 

@@ -461,12 +461,30 @@ TEST(Channel, NamesThatShareTagsCannotBeOpenAtOnce) {
     EXPECT_NE(std::string(e.what()).find("maps to the same MPI tags as channel 'stale-149858'"), std::string::npos)
         << e.what();
   }
+  try {
+    job.channel(kSameTagsA).decomposition(d).open_timeout(5).open<int32_t>();
+    ADD_FAILURE() << "the same channel opened twice";
+  } catch (const msa::ChannelError& e) {
+    EXPECT_NE(std::string(e.what()).find("'stale-149858' is already open"), std::string::npos) << e.what();
+  }
   if (job.producer) {
     first.close();
   } else {
     while (first.get()) {
     }
     first.close();
+  }
+  // Closed (its handle still alive), the first frees the tags for the second.
+  auto second = job.channel(kSameTagsB).decomposition(d).open<int32_t>();
+  if (job.producer) {
+    second.put(7, 0, Kokkos::View<int32_t*>("v", d.box.count[0]));
+    second.close();
+  } else {
+    const auto frame = second.get();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->step(), 7);
+    EXPECT_FALSE(second.get());
+    second.close();
   }
 }
 
