@@ -345,9 +345,12 @@ class ChannelImpl final : public ChannelCore {
   }
 
   void close() override {
+    const bool first = !m_closed;
     m_closed = true;
     m_engine->close();
-    m_claim.release();
+    // Only once the engine is done with the tags (a close() retried after a
+    // failed one returns at once; the destructor releases them then).
+    if (first) m_claim.release();
   }
   ChannelStats stats() const override { return m_engine->stats(); }
 

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <optional>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include "env_guard.hpp"
 #include "msa/channel.hpp"
@@ -437,19 +439,21 @@ TEST(ChannelPolicy, LatestOnlyKeepsOneQueuedStep) {
   EXPECT_EQ(r[2], 4) << "the first three steps (in flight) and the latest";
 }
 
-// kSameTagsA and kSameTagsB map to the same tags. The consumer's
-// last ack of the first channel arrives after its producer closed; the second
-// channel must not take it for its own (it would think 5 steps were taken and
-// send steps it should drop).
-// Two names that map to the same tags with Open MPI's tag range (found by a
-// search over "stale-<n>"); the tests below need them to.
-const char* const kSameTagsA = "stale-149858";
-const char* const kSameTagsB = "stale-259904";
+// The first two names "stale-<n>" that map to the same tags with this MPI's
+// tag range (a birthday search: about 20 000 names with Open MPI's 2^31 tags).
+std::pair<std::string, std::string> names_sharing_tags() {
+  std::unordered_map<int, std::string> seen;
+  for (int i = 0;; ++i) {
+    std::string name = "stale-" + std::to_string(i);
+    const auto [it, inserted] = seen.emplace(msa::detail::channel_tag_base(name), name);
+    if (!inserted) return {it->second, name};
+  }
+}
 
 TEST(Channel, NamesThatShareTagsCannotBeOpenAtOnce) {
-  ASSERT_EQ(msa::detail::channel_tag_base(kSameTagsA), msa::detail::channel_tag_base(kSameTagsB))
-      << "the names no longer share tags (another MPI's tag range?): pick two that do";
-  EXPECT_NE(msa::detail::channel_tag_base("fields-mpi-32"), msa::detail::channel_tag_base("fields-mpi-128"));
+  const auto [a, b] = names_sharing_tags();
+  const char* const kSameTagsA = a.c_str();
+  const char* const kSameTagsB = b.c_str();
   const Split s{1, world_size() - 1};
   Job job(s);
   const auto d = decomposition(job, {16});
@@ -458,14 +462,14 @@ TEST(Channel, NamesThatShareTagsCannotBeOpenAtOnce) {
     job.channel(kSameTagsB).decomposition(d).open_timeout(5).open<int32_t>();
     ADD_FAILURE() << "the second channel opened";
   } catch (const msa::ChannelError& e) {
-    EXPECT_NE(std::string(e.what()).find("maps to the same MPI tags as channel 'stale-149858'"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("maps to the same MPI tags as channel '" + a + "'"), std::string::npos)
         << e.what();
   }
   try {
     job.channel(kSameTagsA).decomposition(d).open_timeout(5).open<int32_t>();
     ADD_FAILURE() << "the same channel opened twice";
   } catch (const msa::ChannelError& e) {
-    EXPECT_NE(std::string(e.what()).find("'stale-149858' is already open"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'" + a + "' is already open"), std::string::npos) << e.what();
   }
   if (job.producer) {
     first.close();
@@ -508,8 +512,13 @@ std::array<int64_t, 2> put_then_read(const Job& job, msa::Channel<int32_t>& ch, 
   return all;
 }
 
+// Two channels on the same tags, one after the other. The consumer's last ack
+// of the first arrives after its producer closed; the second must not take it
+// for its own (it would think 5 steps were taken and send steps it should drop).
 TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
-  ASSERT_EQ(msa::detail::channel_tag_base(kSameTagsA), msa::detail::channel_tag_base(kSameTagsB));
+  const auto [a, b] = names_sharing_tags();
+  const char* const kSameTagsA = a.c_str();
+  const char* const kSameTagsB = b.c_str();
   const Split s{1, world_size() - 1};
   Job job(s);  // one session: both channels share the inter-communicator
   const auto d = decomposition(job, {16});
@@ -534,6 +543,37 @@ TEST(ChannelPolicy, AnAckLeftFromAnEarlierChannelIsIgnored) {
   const auto r = put_then_read(job, ch, v, 20);
   EXPECT_EQ(r[0], 15);
   EXPECT_EQ(r[1], 5);
+}
+
+// Closed, a channel frees its tags even while its handle lives: the same name
+// opens again (it would be "already open" otherwise) and, with a one-step
+// budget, every step waits for its own ack, none of which may be lost to the
+// closed channel.
+TEST(Channel, ReopensAfterCloseWhileTheOldHandleLives) {
+  const Split s{1, world_size() - 1};
+  Job job(s);
+  const auto d = decomposition(job, {16});
+  Kokkos::View<int32_t*> v("v", 16);
+  auto first = job.channel("reopened").decomposition(d).open<int32_t>();
+  if (job.producer) {
+    first.put(0, 0, v);
+    first.close();
+  } else {
+    while (first.get()) {
+    }
+    first.close();
+  }
+  auto second = job.channel("reopened").decomposition(d).max_bytes(64).peer_timeout(10).open<int32_t>();
+  if (job.producer) {
+    for (int step = 0; step < 5; ++step) second.put(step, 0, v);
+    second.close();
+    EXPECT_EQ(second.stats().steps_dropped, 0);
+  } else {
+    int64_t expected = 0;
+    while (auto frame = second.get()) EXPECT_EQ(frame->step(), expected++);
+    EXPECT_EQ(expected, 5);
+    second.close();
+  }
 }
 
 TEST(Channel, ByteBudgetIsEnforcedAtPutTime) {

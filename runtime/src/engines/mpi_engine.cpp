@@ -66,11 +66,7 @@ class MpiProducer final : public Engine {
   }
 
   ~MpiProducer() override {
-    for (auto& r : m_ack_requests)
-      if (r != MPI_REQUEST_NULL) {
-        MPI_Cancel(&r);
-        MPI_Request_free(&r);
-      }
+    withdraw_ack_receives();
     // In-flight sends whose buffers we still own: let MPI finish them.
     for (auto& f : m_inflight)
       for (auto& r : f.requests)
@@ -186,11 +182,23 @@ class MpiProducer final : public Engine {
                         m_plan.name, m_plan.peer, m_plan.settings.peer_timeout, m_plan.my_rank));
       backoff.pause();
     }
+    // A channel opened later on the same tags must get its own acks; late
+    // ones of this channel then match nothing here, and its token tells them
+    // apart there.
+    withdraw_ack_receives();
   }
 
   ChannelStats stats() const override { return m_stats; }
 
  private:
+  void withdraw_ack_receives() noexcept {
+    for (auto& r : m_ack_requests)
+      if (r != MPI_REQUEST_NULL) {
+        MPI_Cancel(&r);
+        MPI_Request_free(&r);
+      }
+  }
+
   struct Queued {
     int64_t step;
     double time;
