@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     // 2. Coupled against each alone. The model sends every `every` steps.
     const int64_t n = quick ? 128 : 256;
     const climate::Config c = bench_config(n);
-    const int steps = quick ? 240 : 960, every = 10;
+    const int steps = quick ? 240 : 1920, every = 10;
     const int frames = steps / every + 1;
     const auto prepared = model_side ? std::vector<std::vector<double>>{} : make_frames(c, frames, every);
     const msa::Decomposition whole = msa::Decomposition::of({3, n, n}, msa::Box::whole({3, n, n}));
