@@ -176,6 +176,14 @@ KOKKOS_FORCEINLINE_FUNCTION void update_v(const Physics& p, const UpdateRows& r,
   r.vo[i] = Base ? a * r.vb[i] + b * v : b * v;
 }
 
+/// All three fields at one point (the GPU sweep).
+template <bool Base>
+KOKKOS_FORCEINLINE_FUNCTION void update_point(const Physics& p, const UpdateRows& r, double a, double b, int64_t i) {
+  update_h<Base>(p, r, a, b, i);
+  update_u<Base>(p, r, a, b, i);
+  update_v<Base>(p, r, a, b, i);
+}
+
 /// The rows of one field the next row's update reads first from memory (input
 /// row j + 2, base and output rows j + 1).
 struct NextRows {
@@ -250,15 +258,10 @@ Model::Model(const Config& config, MPI_Comm comm) : m_config(config), m_comm(com
   m_row0 = m_box.start[1];
   const auto rows = static_cast<std::size_t>(m_rows + 2), cols = static_cast<std::size_t>(m_config.nx + 2);
   if (m_size > 1) {
-    const auto nx = static_cast<std::size_t>(m_config.nx);
-    m_halo.send_low = HaloRows("climate::halo_send_low", 3, nx);
-    m_halo.send_high = HaloRows("climate::halo_send_high", 3, nx);
-    m_halo.recv_low = HaloRows("climate::halo_recv_low", 3, nx);
-    m_halo.recv_high = HaloRows("climate::halo_recv_high", 3, nx);
-    m_halo.host_send_low = Kokkos::create_mirror_view(m_halo.send_low);
-    m_halo.host_send_high = Kokkos::create_mirror_view(m_halo.send_high);
-    m_halo.host_recv_low = Kokkos::create_mirror_view(m_halo.recv_low);
-    m_halo.host_recv_high = Kokkos::create_mirror_view(m_halo.recv_high);
+    m_halo_send = HaloRows("climate::halo_send", 2, 3, static_cast<std::size_t>(m_config.nx));
+    m_halo_recv = HaloRows("climate::halo_recv", 2, 3, static_cast<std::size_t>(m_config.nx));
+    m_halo_send_host = Kokkos::create_mirror_view(m_halo_send);
+    m_halo_recv_host = Kokkos::create_mirror_view(m_halo_recv);
   }
   m_state = padded_rows<Fields>("climate::state", {3, rows}, cols);
   m_stage1 = padded_rows<Fields>("climate::stage1", {3, rows}, cols);
@@ -322,34 +325,31 @@ void Model::exchange_halos(const Fields& s) const {
           s(k, n + 1, i) = s(k, 1, i);
         });
   } else {
-    const HaloRows send_low = m_halo.send_low, send_high = m_halo.send_high;
-    const HaloRows recv_low = m_halo.recv_low, recv_high = m_halo.recv_high;
+    enum : int { kLow = 0, kHigh = 1 };
+    const HaloRows send = m_halo_send, recv = m_halo_recv;
     Kokkos::parallel_for(
         "climate::halo_pack", Range2({0, 0}, {3, nx}), KOKKOS_LAMBDA(const int64_t k, const int64_t i) {
-          send_low(k, i) = s(k, 1, i + 1);
-          send_high(k, i) = s(k, n, i + 1);
+          send(kLow, k, i) = s(k, 1, i + 1);
+          send(kHigh, k, i) = s(k, n, i + 1);
         });
     Kokkos::fence();
     // Device data goes through host copies (no assumption of a GPU-aware MPI);
-    // on the host these copies are the same views and the copies no-ops.
-    const auto &sl = m_halo.host_send_low, &sh = m_halo.host_send_high;
-    const auto &rl = m_halo.host_recv_low, &rh = m_halo.host_recv_high;
-    Kokkos::deep_copy(sl, send_low);
-    Kokkos::deep_copy(sh, send_high);
+    // on the host they are the same views and the copies no-ops.
+    Kokkos::deep_copy(m_halo_send_host, send);
+    const auto &sh = m_halo_send_host, &rh = m_halo_recv_host;
     const int below = (m_rank + m_size - 1) % m_size, above = (m_rank + 1) % m_size;
     const int count = static_cast<int>(3 * nx);
-    msa::check_mpi(MPI_Sendrecv(sh.data(), count, MPI_DOUBLE, above, 11, rl.data(), count, MPI_DOUBLE, below, 11,
-                                m_comm, MPI_STATUS_IGNORE),
+    msa::check_mpi(MPI_Sendrecv(&sh(kHigh, 0, 0), count, MPI_DOUBLE, above, 11, &rh(kLow, 0, 0), count, MPI_DOUBLE,
+                                below, 11, m_comm, MPI_STATUS_IGNORE),
                    "climate: halo exchange");
-    msa::check_mpi(MPI_Sendrecv(sl.data(), count, MPI_DOUBLE, below, 12, rh.data(), count, MPI_DOUBLE, above, 12,
-                                m_comm, MPI_STATUS_IGNORE),
+    msa::check_mpi(MPI_Sendrecv(&sh(kLow, 0, 0), count, MPI_DOUBLE, below, 12, &rh(kHigh, 0, 0), count, MPI_DOUBLE,
+                                above, 12, m_comm, MPI_STATUS_IGNORE),
                    "climate: halo exchange");
-    Kokkos::deep_copy(recv_low, rl);
-    Kokkos::deep_copy(recv_high, rh);
+    Kokkos::deep_copy(recv, m_halo_recv_host);
     Kokkos::parallel_for(
         "climate::halo_unpack", Range2({0, 0}, {3, nx}), KOKKOS_LAMBDA(const int64_t k, const int64_t i) {
-          s(k, 0, i + 1) = recv_low(k, i);
-          s(k, n + 1, i + 1) = recv_high(k, i);
+          s(k, 0, i + 1) = recv(kLow, k, i);
+          s(k, n + 1, i + 1) = recv(kHigh, k, i);
         });
   }
   // Columns (periodic in x), halo rows included so the corners are right.
@@ -427,15 +427,10 @@ void Model::stage(const Fields& in, const Fields& base, const Fields& out, doubl
     Kokkos::parallel_for(
         "climate::stage_update", Points({1, 1}, {n + 1, nx + 1}), KOKKOS_LAMBDA(const int64_t j, const int64_t i) {
           const UpdateRows r = update_rows(0, j - 1, j, j);
-          if (with_base) {
-            update_h<true>(p, r, a, b, i);
-            update_u<true>(p, r, a, b, i);
-            update_v<true>(p, r, a, b, i);
-          } else {
-            update_h<false>(p, r, a, b, i);
-            update_u<false>(p, r, a, b, i);
-            update_v<false>(p, r, a, b, i);
-          }
+          if (with_base)
+            update_point<true>(p, r, a, b, i);
+          else
+            update_point<false>(p, r, a, b, i);
         });
   }
   Kokkos::fence();

@@ -109,13 +109,11 @@ class Model {
   using Terms = Kokkos::View<double****, Kokkos::LayoutStride>;
   Terms m_terms;
   bool m_sweep_rows = true;
-  // The rows a halo exchange sends and receives (3 fields x nx), and their
-  // host copies for MPI; allocated once when there are neighbours.
-  using HaloRows = Kokkos::View<double**, Kokkos::LayoutRight>;
-  struct Halo {
-    HaloRows send_low, send_high, recv_low, recv_high;
-    HaloRows::HostMirror host_send_low, host_send_high, host_recv_low, host_recv_high;
-  } m_halo;
+  // The rows a halo exchange sends and receives, (low | high, field, column),
+  // and their host copies for MPI; allocated once when there are neighbours.
+  using HaloRows = Kokkos::View<double***, Kokkos::LayoutRight>;
+  HaloRows m_halo_send, m_halo_recv;
+  HaloRows::HostMirror m_halo_send_host, m_halo_recv_host;
   int64_t m_steps = 0;
 };
 
