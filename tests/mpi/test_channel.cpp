@@ -361,6 +361,58 @@ TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
   }
 }
 
+TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
+  // Each producer's box lies inside one consumer's box (some consumers get an
+  // empty one), so a step can go from the view. While the consumers are slow
+  // (first 16 steps) the queue fills and put() sends from the view; once the
+  // producer is the slow side (last 8) it copies again. The producer spoils
+  // its view as soon as put() returns: a put() that returned before MPI was
+  // done with the view would deliver spoiled values.
+  const int first = 16, second = 8;
+  for (const Split s : splits()) {
+    Job job(s);
+    const int64_t rows = 8, cols = 2048;  // 128 KiB a producer: above the split size
+    const std::vector<int64_t> global = {rows * s.producers, cols};
+    msa::Box box;
+    if (job.producer) {
+      box = msa::Box::of({rows * job.rank, 0}, {rows, cols});
+    } else {  // the producers' boxes [c P / C, (c + 1) P / C)
+      const int64_t lo = job.rank * s.producers / s.consumers, hi = (job.rank + 1) * s.producers / s.consumers;
+      box = msa::Box::of({rows * lo, 0}, {rows * (hi - lo), cols});
+    }
+    const auto d = msa::Decomposition::of(global, box);
+    auto ch = job.channel("pace").decomposition(d).open<double>();
+    if (job.producer) {
+      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
+                                                    static_cast<std::size_t>(cols));
+      int64_t direct_first = 0;
+      for (int step = 0; step < first + second; ++step) {
+        if (step == first) direct_first = ch.stats().steps_direct;
+        if (step >= first) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        ch.put(step, step, v);
+        Kokkos::deep_copy(v, -1.0);
+      }
+      ch.close();
+      EXPECT_GE(direct_first, 4) << "a full queue: steps go from the view";
+      EXPECT_LE(ch.stats().steps_direct - direct_first, 1) << "the producer sets the pace: put() copies again";
+      EXPECT_EQ(ch.stats().steps_sent, first + second);
+    } else {
+      int seen = 0;
+      int64_t wrong = 0;
+      while (auto f = ch.get()) {
+        EXPECT_EQ(f->step(), seen) << "steps arrive in order";
+        const auto fv = f->view<2>();
+        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
+        if (seen++ < first) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      }
+      EXPECT_EQ(wrong, 0);
+      EXPECT_EQ(seen, first + second);
+      ch.close();
+    }
+  }
+}
+
 // Runs 20 steps against a consumer that takes 30 ms per step and, with
 // `late`, starts only after the producer has put all 20 (which makes the
 // outcome of the drop policies exact). Returns, on every rank, {steps sent,

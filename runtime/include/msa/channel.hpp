@@ -82,7 +82,9 @@ struct ChannelSettings {
   double peer_timeout = 300;  ///< seconds without progress from the peer before it is declared stuck
   /// Send large contiguous steps straight from the caller's view when they can
   /// go at once: no copy, but put() then waits for the transfer. Off by
-  /// default: put() copies and returns, and the transfer overlaps the caller's work.
+  /// default: put() copies and returns, and the transfer overlaps the caller's
+  /// work, except under `block` while the consumer sets the pace (the queue
+  /// has filled), where put() waits anyway and sends from the view too.
   bool zero_copy = false;
   /// hdf5 engine: the directory holding the channel's step files (one folder
   /// per channel inside it). Relative paths are relative to the working directory.
@@ -94,11 +96,13 @@ struct ChannelStats {
   int64_t steps_put = 0;       ///< put() calls (producer)
   int64_t steps_sent = 0;      ///< steps handed to the transport (producer)
   int64_t steps_dropped = 0;   ///< steps discarded by the policy (producer)
+  int64_t steps_direct = 0;    ///< steps sent from the caller's view without a copy (producer, mpi engine)
   int64_t steps_received = 0;  ///< frames returned by get() (consumer)
   int64_t bytes_sent = 0;      ///< payload bytes this rank sent
   int64_t bytes_received = 0;  ///< payload bytes this rank received
-  double put_blocked_s = 0;    ///< time put() spent waiting for room (producer)
-  double get_blocked_s = 0;    ///< time get() spent waiting for data (consumer)
+  double put_blocked_s =
+      0;  ///< time put() spent waiting for the consumer: for room, or to take a step sent from the view (producer)
+  double get_blocked_s = 0;  ///< time get() spent waiting for data (consumer)
 };
 
 /// Small per-step metadata: numbers and strings (all producer ranks should pass the same).
