@@ -361,25 +361,28 @@ TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
   }
 }
 
+// A box of `rows` x `cols` per producer rank, each inside one consumer's box
+// (consumer c gets the producers' boxes [c P / C, (c + 1) P / C), empty when
+// there are more consumers), so that a producer's step can go from its view.
+msa::Box box_inside_one_consumer(const Job& job, Split s, int64_t rows, int64_t cols) {
+  if (job.producer) return msa::Box::of({rows * job.rank, 0}, {rows, cols});
+  const int64_t lo = job.rank * s.producers / s.consumers, hi = (job.rank + 1) * s.producers / s.consumers;
+  return msa::Box::of({rows * lo, 0}, {rows * (hi - lo), cols});
+}
+
 TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
   // Each producer's box lies inside one consumer's box (some consumers get an
   // empty one), so a step can go from the view. While the consumers are slow
-  // (first 16 steps) the queue fills and put() sends from the view; once the
-  // producer is the slow side (last 8) it copies again. The producer spoils
+  // (first 20 steps) the queue fills and put() sends from the view; once the
+  // producer is the slow side (last 6) it copies again. The producer spoils
   // its view as soon as put() returns: a put() that returned before MPI was
   // done with the view would deliver spoiled values.
-  const int first = 16, second = 8;
+  const int first = 20, second = 6;
   for (const Split s : splits()) {
     Job job(s);
     const int64_t rows = 8, cols = 2048;  // 128 KiB a producer: above the split size
     const std::vector<int64_t> global = {rows * s.producers, cols};
-    msa::Box box;
-    if (job.producer) {
-      box = msa::Box::of({rows * job.rank, 0}, {rows, cols});
-    } else {  // the producers' boxes [c P / C, (c + 1) P / C)
-      const int64_t lo = job.rank * s.producers / s.consumers, hi = (job.rank + 1) * s.producers / s.consumers;
-      box = msa::Box::of({rows * lo, 0}, {rows * (hi - lo), cols});
-    }
+    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
     const auto d = msa::Decomposition::of(global, box);
     auto ch = job.channel("pace").decomposition(d).open<double>();
     if (job.producer) {
@@ -388,13 +391,13 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
       int64_t direct_first = 0;
       for (int step = 0; step < first + second; ++step) {
         if (step == first) direct_first = ch.stats().steps_direct;
-        if (step >= first) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        if (step >= first) std::this_thread::sleep_for(std::chrono::milliseconds(60));
         for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
         ch.put(step, step, v);
         Kokkos::deep_copy(v, -1.0);
       }
       ch.close();
-      EXPECT_GE(direct_first, 4) << "a full queue: steps go from the view";
+      EXPECT_GE(direct_first, 5) << "a full queue: steps go from the view";
       EXPECT_LE(ch.stats().steps_direct - direct_first, 1) << "the producer sets the pace: put() copies again";
       EXPECT_EQ(ch.stats().steps_sent, first + second);
     } else {
@@ -404,11 +407,64 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
         EXPECT_EQ(f->step(), seen) << "steps arrive in order";
         const auto fv = f->view<2>();
         for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
-        if (seen++ < first) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        if (seen++ < first) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       EXPECT_EQ(wrong, 0);
       EXPECT_EQ(seen, first + second);
       ch.close();
+    }
+  }
+}
+
+TEST(Channel, BlockTakesStepsReadInAnotherOrderThanPut) {
+  // The producer puts a(2i), a(2i+1), then b(i); the slow consumer reads b(i)
+  // first. A put() that waited for the consumer to finish every step of "a"
+  // sent before sending from the view would wait for ever (the consumer waits
+  // for "b"): past a few of the consumer's steps it copies instead.
+  const int rounds = 12;
+  for (const Split s : splits()) {
+    Job job(s);
+    const int64_t rows = 8, cols = 2048;
+    const std::vector<int64_t> global = {rows * s.producers, cols};
+    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
+    const auto d = msa::Decomposition::of(global, box);
+    auto a = job.channel("order-a").decomposition(d).peer_timeout(30).open<double>();
+    auto b = job.channel("order-b").decomposition(d).peer_timeout(30).open<double>();
+    if (job.producer) {
+      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
+                                                    static_cast<std::size_t>(cols));
+      auto put = [&](msa::Channel<double>& ch, int64_t step) {
+        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        ch.put(step, 0, v);
+      };
+      for (int i = 0; i < rounds; ++i) {
+        put(a, 2 * i);
+        put(a, 2 * i + 1);
+        put(b, i);
+      }
+      a.close();
+      b.close();
+      EXPECT_EQ(a.stats().steps_sent, 2 * rounds);
+      EXPECT_EQ(b.stats().steps_sent, rounds);
+    } else {
+      int64_t wrong = 0;
+      auto check = [&](std::optional<msa::Frame<double>> f, int64_t step) {
+        ASSERT_TRUE(f.has_value()) << "step " << step;
+        EXPECT_EQ(f->step(), step);
+        const auto fv = f->view<2>();
+        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, step); });
+      };
+      for (int i = 0; i < rounds; ++i) {
+        check(b.get(), i);
+        check(a.get(), 2 * i);
+        check(a.get(), 2 * i + 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      EXPECT_FALSE(a.get().has_value());
+      EXPECT_FALSE(b.get().has_value());
+      EXPECT_EQ(wrong, 0);
+      a.close();
+      b.close();
     }
   }
 }

@@ -224,7 +224,9 @@ class Channel {
   /// box of step `step`. Accepts a Kokkos view of any layout (Left, Right,
   /// Stride, subviews) and memory space whose extents are the rank's box.
   /// Returns once the data is copied or handed to MPI; with a full queue it
-  /// applies the channel's policy. Not thread-safe.
+  /// applies the channel's policy. Under `block` while the consumer sets the
+  /// pace, and with zero_copy, a large contiguous step is sent from `view`
+  /// and put() returns once MPI is done with it. Not thread-safe.
   template <class View>
   void put(int64_t step, double time, const View& view, const Attributes& attributes = {}) {
     static_assert(Kokkos::is_view<View>::value, "put() takes a Kokkos::View");

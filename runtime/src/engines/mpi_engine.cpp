@@ -63,6 +63,11 @@ struct Decision {
 class MpiProducer final : public Engine {
  public:
   explicit MpiProducer(const ChannelPlan& plan) : m_plan(plan), m_leader(plan.my_rank == 0) {
+    for (int c = 0; c < plan.remote_size; ++c) {
+      const Box& part = plan.parts[static_cast<std::size_t>(c)];
+      if (!part.empty() && static_cast<std::size_t>(part.volume()) * plan.element_size >= kSplitBytes)
+        m_large_parts.push_back(c);
+    }
     if (m_leader) {
       m_acked.assign(static_cast<std::size_t>(plan.remote_size), 0);
       m_ack_in.assign(static_cast<std::size_t>(plan.remote_size), AckMessage{});
@@ -83,10 +88,9 @@ class MpiProducer final : public Engine {
     if (m_closed) throw ChannelError(fmt::format("channel '{}': put() after close()", m_plan.name));
     ++m_stats.steps_put;
     // The clock is read only where put() may wait (the policy's wait, the
-    // broadcast of the decision): on the path of every step it would cost
-    // more than the rest of a small put.
-    // Leader, steps that can go from the caller's view: when this put()
-    // started (see decide()).
+    // broadcast of the decision) and for steps that can go from the
+    // caller's view (64 KiB or more; see decide()): on the path of every
+    // small step it would cost more than the rest of the put.
     const bool in_place = m_leader && sends_in_place(pack);
     const double start = in_place ? seconds_now() : 0;
     Decision d;
@@ -276,12 +280,8 @@ class MpiProducer final : public Engine {
   // (see send_direct()).
   bool sends_in_place(const ChannelCore::PackFn& pack) const {
     if (!pack.direct) return false;
-    for (int c = 0; c < m_plan.remote_size; ++c) {
-      const Box& part = m_plan.parts[static_cast<std::size_t>(c)];
-      if (part.empty()) continue;
-      const auto payload = static_cast<std::size_t>(part.volume()) * m_plan.element_size;
-      if (payload >= kSplitBytes && pack.direct(c)) return true;
-    }
+    for (int c : m_large_parts)
+      if (pack.direct(c)) return true;
     return false;
   }
 
@@ -313,34 +313,59 @@ class MpiProducer final : public Engine {
         // By default put() copies the step and returns; the transfer then
         // overlaps the producer's work. Once a put() finds the queue full,
         // the consumer sets the pace and put() would wait for it anyway:
-        // from then on put() waits until the step can go out at once, with
-        // at most the step the consumer works on ahead of it, and sends it
-        // from the caller's view (where that is contiguous), so that only
-        // the transfer copies it (a copy in put() beside the transfer slows
-        // both: a hand-written stream of 2 MiB steps that copies so gets
-        // 0.6-0.7 of raw MPI on shared memory). The producer sets the pace
-        // again when the consumer already waits for the next step and the
-        // producer worked longer since the last put() than that put() took:
-        // then copying lets the transfer overlap that work.
-        if (!in_place || (m_consumer_bound && m_consumed == m_sent && start - m_direct_end > m_direct_took))
+        // from then on put() waits until every consumer rank has finished
+        // with every step sent (it then waits in get() for this one) and
+        // sends the step from the caller's view (where that is contiguous;
+        // rank 0's view decides for all), so that only the transfer copies
+        // it (a copy in put() beside the transfer slows both: a hand-written
+        // stream of 2 MiB steps that copies so gets 0.6-0.7 of raw MPI on
+        // shared memory). The wait is here, where a stuck consumer is an
+        // error on every producer rank, and send_direct() waits only for
+        // the transfer. The producer sets the pace again when the consumer
+        // already waits at the start of a put() and the producer worked
+        // longer since the last put() than that put() took: copying then
+        // lets the transfer overlap that work. With acknowledgements on
+        // receipt (a budget of fewer than 3 steps) they do not tell that a
+        // consumer waits, so steps are copied.
+        const bool may_direct = in_place && !m_plan.ack_on_receipt;
+        if (may_direct && m_consumed > m_seen_consumed) {  // the consumer's time per step
+          const double now = seconds_now();
+          if (m_seen_time > 0)
+            m_consumer_step = (now - m_seen_time) / static_cast<double>(m_consumed - m_seen_consumed);
+          m_seen_consumed = m_consumed;
+          m_seen_time = now;
+        }
+        if (!may_direct || (m_consumer_bound && m_consumed == m_sent && start - m_direct_end > m_direct_took))
           m_consumer_bound = false;
-        if (!room && in_place) m_consumer_bound = true;
-        auto ready = [&] {
-          return m_consumer_bound ? pending == 0 && can_send() && sent - m_consumed <= 1 : has_room();
-        };
-        d.direct = m_consumer_bound ? 1 : 0;
-        if (ready()) {
+        if (!room && may_direct) m_consumer_bound = true;
+        auto straight = [&] { return pending == 0 && can_send() && m_consumed == sent; };
+        if (m_consumer_bound ? straight() : room) {
+          d.direct = m_consumer_bound ? 1 : 0;
           d.outcome = kEnqueue;
           break;
         }
+        // Waiting to send from the view where a copy would find room has a
+        // limit: a consumer may take another channel's steps first, which
+        // this producer puts only after this step. Past a few of the
+        // consumer's steps the step is copied (and the producer sets the
+        // pace until the queue fills again).
+        const double grace = 2.0 * (m_plan.window + 1) * m_consumer_step + 1e-3;
         const double t0 = seconds_now();
         Deadline deadline(t0, m_plan.settings.peer_timeout);
         Backoff backoff;
-        while (!ready()) {
-          if (m_consumer_bound && d.send_before > 0) {
-            d.outcome = kRetry;
+        while (true) {
+          if (!m_consumer_bound) {
+            if (has_room()) break;
+          } else if (straight()) {
+            d.direct = 1;
+            break;
+          } else if (d.send_before > 0) {
+            d.outcome = kRetry;  // the consumer needs those before it can finish with them
             m_stats.put_blocked_s += seconds_now() - t0;
             return d;
+          } else if (has_room() && seconds_now() - t0 > grace) {
+            m_consumer_bound = false;
+            break;
           }
           if (deadline.passed()) {
             d.error = 1;
@@ -360,7 +385,10 @@ class MpiProducer final : public Engine {
           }
         }
         m_stats.put_blocked_s += seconds_now() - t0;
-        if (d.outcome == kDropNew) return d;
+        if (d.outcome == kDropNew) {
+          d.direct = 0;
+          return d;
+        }
         d.outcome = kEnqueue;
         break;
       }
@@ -581,9 +609,13 @@ class MpiProducer final : public Engine {
   bool m_leader;
   bool m_closed = false;
   bool m_detached = false;
-  bool m_consumer_bound = false;  // leader, policy block: see decide()
-  double m_direct_end = 0;        // leader: when the last put() from the caller's view returned
-  double m_direct_took = 0;       // and how long it took
+  std::vector<int> m_large_parts;  // consumer ranks whose part may go from the caller's view (kSplitBytes or more)
+  bool m_consumer_bound = false;   // leader, policy block: see decide()
+  double m_direct_end = 0;         // leader: when the last put() from the caller's view returned
+  double m_direct_took = 0;        // and how long it took
+  double m_consumer_step = 0;      // leader: seconds per step the consumer took lately (0: not known)
+  int64_t m_seen_consumed = 0;     // the count of finished steps at m_seen_time
+  double m_seen_time = 0;
   std::deque<Queued> m_pending;
   std::deque<InFlight> m_inflight;
   std::vector<InFlight> m_spare;  // emptied InFlights, reused for their capacity
