@@ -100,8 +100,9 @@ struct ChannelStats {
   int64_t steps_received = 0;  ///< frames returned by get() (consumer)
   int64_t bytes_sent = 0;      ///< payload bytes this rank sent
   int64_t bytes_received = 0;  ///< payload bytes this rank received
-  double put_blocked_s =
-      0;  ///< time put() spent waiting for the consumer: for room, or to take a step sent from the view (producer)
+  /// Time put() spent waiting for the consumer: for room, or to take a step
+  /// sent from the view (producer).
+  double put_blocked_s = 0;
   double get_blocked_s = 0;  ///< time get() spent waiting for data (consumer)
 };
 
