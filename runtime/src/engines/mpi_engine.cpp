@@ -88,10 +88,10 @@ class MpiProducer final : public Engine {
     if (m_closed) throw ChannelError(fmt::format("channel '{}': put() after close()", m_plan.name));
     ++m_stats.steps_put;
     // The clock is read only where put() may wait (the policy's wait, the
-    // broadcast of the decision) and for steps that can go from the
-    // caller's view (64 KiB or more; see decide()): on the path of every
-    // small step it would cost more than the rest of the put.
-    const bool in_place = m_leader && sends_in_place(pack);
+    // broadcast of the decision) and, under `block`, for steps that can go
+    // from the caller's view (64 KiB or more; see decide()): on the path of
+    // every small step it would cost more than the rest of the put.
+    const bool in_place = m_leader && m_plan.settings.policy == Policy::block && sends_in_place(pack);
     const double start = in_place ? seconds_now() : 0;
     Decision d;
     while (true) {
