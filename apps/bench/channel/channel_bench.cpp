@@ -6,12 +6,15 @@
 // payload. M x N 4->2 (6 ranks) and 3->5 (8 ranks) vs MPI_Alltoallv of the
 // same boxes. Every figure is a median of repeated measurements; ranks not in
 // a case wait asleep.
+#include <sys/mman.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <msa/msa.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -57,11 +60,30 @@ std::unique_ptr<msa::Session> session_for(const std::string& layout) {
 // the queue depth used here (4) holds in its queue and window (3), plus one.
 constexpr int kStreamBuffers = 8;
 
+// A touched buffer of `bytes`; with `huge`, on 2 MiB boundaries and asking
+// for transparent huge pages, as the channel's own buffers of 2 MiB or more.
+struct RawBuffer {
+  RawBuffer(std::size_t bytes, bool huge) {
+    const std::size_t align = huge ? std::size_t{2} << 20 : 64;
+    const std::size_t size = (std::max<std::size_t>(bytes, 1) + align - 1) / align * align;
+    data.reset(static_cast<char*>(std::aligned_alloc(align, size)));
+    if (!data) throw std::bad_alloc();
+    if (huge) madvise(data.get(), size, MADV_HUGEPAGE);
+    std::memset(data.get(), 0, size);
+  }
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> data;
+};
+
 // osu_bw: a window of Isends, the receiver acknowledges each window. With
 // `buffers` > 1 each side cycles through that many buffers (message k uses
 // buffer k mod buffers), as a stream of steps does, instead of osu_bw's one.
-double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int iterations, int buffers = 1) {
-  std::vector<std::vector<char>> buffer(static_cast<std::size_t>(buffers), std::vector<char>(bytes));
+double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int iterations, int buffers = 1,
+                     bool huge = false) {
+  std::vector<RawBuffer> buffer;
+  for (int b = 0; b < buffers; ++b) buffer.emplace_back(bytes, huge);
   std::vector<char> ack(4);
   MPI_Barrier(pair);
   const double t0 = now();
@@ -69,7 +91,7 @@ double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int i
   std::size_t k = 0;
   for (int it = 0; it < iterations; ++it) {
     for (int w = 0; w < window; ++w) {
-      char* b = buffer[k++ % buffer.size()].data();
+      char* b = buffer[k++ % buffer.size()].data.get();
       if (me == 0)
         MPI_Isend(b, static_cast<int>(bytes), MPI_BYTE, 1, 1, pair, &req[static_cast<std::size_t>(w)]);
       else
@@ -85,16 +107,21 @@ double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int i
   return static_cast<double>(bytes) * window * iterations / t / 1e9;
 }
 
-// Streams `steps` + 1 steps of `v` through channel `name` (booster -> cluster);
-// returns, on consumer ranks, the seconds per step from the first frame to the
-// last (the pipeline full), 0 on producer ranks.
+// Steps a stream sends before it is timed, as osu_bw's warm-up iterations:
+// the queue fills and the channel's buffers are touched for the first time
+// (the raw baselines' buffers are touched before their clocks start).
+constexpr int kWarmup = kStreamBuffers;
+
+// Streams kWarmup + `steps` + 1 steps of `v` through channel `name` (booster
+// -> cluster); returns, on consumer ranks, the seconds per step from the
+// frame after the warm-up to the last (the pipeline full), 0 on producer ranks.
 template <class View>
 double stream_steps(msa::Session& s, const std::string& name, const msa::Decomposition& d, const View& v, int steps,
                     bool zero_copy = false) {
   if (s.component_name() == "booster") {
     auto ch =
         s.channel(name).to("cluster").decomposition(d).queue_depth(4).zero_copy(zero_copy).template open<double>();
-    for (int step = 0; step <= steps; ++step) ch.put(step, 0, v);
+    for (int step = 0; step <= kWarmup + steps; ++step) ch.put(step, 0, v);
     ch.close();
     return 0;
   }
@@ -104,10 +131,10 @@ double stream_steps(msa::Session& s, const std::string& name, const msa::Decompo
   int got = 0;
   while (auto f = ch.get()) {
     last = now();
-    if (got++ == 0) first = last;
+    if (got++ == kWarmup) first = last;
   }
   ch.close();
-  return (last - first) / (got - 1);
+  return (last - first) / (got - 1 - kWarmup);
 }
 
 // The same bytes through a channel, as many steps, in GB/s (on the consumer).
@@ -217,13 +244,15 @@ void one_to_one(Env& env) {
       const std::size_t per_round = std::max<std::size_t>(bytes * window, 1);
       const int iterations = static_cast<int>(
           std::clamp<std::size_t>((env.quick ? std::size_t{64} << 20 : std::size_t{512} << 20) / per_round, 2, 200));
-      std::vector<double> raw, raw_rotating, msa, msa_zero;
+      std::vector<double> raw, raw_rotating, raw_huge, msa, msa_zero;
       const bool large = bytes >= (std::size_t{64} << 10);  // zero copy applies to these
       const bool goal_size = bytes >= (std::size_t{1} << 20);
+      const bool huge = bytes >= (std::size_t{2} << 20);  // the channel's buffers use huge pages
       for (int r = 0; r < repeats; ++r) {
         const std::string id = std::to_string(bytes) + "-" + std::to_string(r);
         raw.push_back(raw_bandwidth(pair, me, bytes, window, iterations));
         if (goal_size) raw_rotating.push_back(raw_bandwidth(pair, me, bytes, window, iterations, kStreamBuffers));
+        if (huge) raw_huge.push_back(raw_bandwidth(pair, me, bytes, window, iterations, 1, true));
         msa.push_back(channel_bandwidth(*s, "bw" + id, bytes, std::max(window * iterations, 8), false));
         if (large) msa_zero.push_back(channel_bandwidth(*s, "bz" + id, bytes, std::max(window * iterations, 8), true));
       }
@@ -240,6 +269,11 @@ void one_to_one(Env& env) {
         if (goal_size)
           record(env, "1to1 stream bytes=" + std::to_string(bytes), "bandwidth", "GB/s", m, median(raw_rotating),
                  "raw window, " + std::to_string(kStreamBuffers) + " buffers a side", "higher", 0);
+        // No goal: the same window from buffers on huge pages, as the
+        // channel's own receive buffers of this size are.
+        if (huge)
+          record(env, "1to1 huge_pages bytes=" + std::to_string(bytes), "bandwidth", "GB/s", m, median(raw_huge),
+                 "raw window, huge-page buffers", "higher", 0);
         if (large)
           record(env, "1to1 zero_copy bytes=" + std::to_string(bytes), "bandwidth", "GB/s", z, b,
                  "raw MPI Isend/Irecv window", "higher", goal);

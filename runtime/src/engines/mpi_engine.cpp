@@ -93,6 +93,7 @@ class MpiProducer final : public Engine {
     // every small step it would cost more than the rest of the put.
     const bool in_place = m_leader && m_plan.settings.policy == Policy::block && sends_in_place(pack);
     const double start = in_place ? seconds_now() : 0;
+    if (in_place && m_seen_time == 0) m_seen_time = start;  // the consumer's first step is timed from here
     Decision d;
     while (true) {
       d = m_leader ? decide(in_place, start) : Decision{};
@@ -328,13 +329,7 @@ class MpiProducer final : public Engine {
         // receipt (a budget of fewer than 3 steps) they do not tell that a
         // consumer waits, so steps are copied.
         const bool may_direct = in_place && !m_plan.ack_on_receipt;
-        if (may_direct && m_consumed > m_seen_consumed) {  // the consumer's time per step
-          const double now = seconds_now();
-          if (m_seen_time > 0)
-            m_consumer_step = (now - m_seen_time) / static_cast<double>(m_consumed - m_seen_consumed);
-          m_seen_consumed = m_consumed;
-          m_seen_time = now;
-        }
+        if (may_direct) note_consumer_progress();
         if (!may_direct || (m_consumer_bound && m_consumed == m_sent && start - m_direct_end > m_direct_took))
           m_consumer_bound = false;
         if (!room && may_direct) m_consumer_bound = true;
@@ -346,11 +341,13 @@ class MpiProducer final : public Engine {
         }
         // Waiting to send from the view where a copy would find room has a
         // limit: a consumer may take another channel's steps first, which
-        // this producer puts only after this step. Past a few of the
-        // consumer's steps the step is copied (and the producer sets the
-        // pace until the queue fills again).
-        const double grace = 2.0 * (m_plan.window + 1) * m_consumer_step + 1e-3;
+        // this producer puts only after this step. When the consumer has
+        // finished no step for a few of its steps, the step is copied (and
+        // the producer sets the pace until the queue fills again). Counted
+        // from the last step it finished: entering this mode, it may still
+        // have several queued steps to get through.
         const double t0 = seconds_now();
+        double progress_at = t0;
         Deadline deadline(t0, m_plan.settings.peer_timeout);
         Backoff backoff;
         while (true) {
@@ -363,7 +360,7 @@ class MpiProducer final : public Engine {
             d.outcome = kRetry;  // the consumer needs those before it can finish with them
             m_stats.put_blocked_s += seconds_now() - t0;
             return d;
-          } else if (has_room() && seconds_now() - t0 > grace) {
+          } else if (has_room() && seconds_now() - progress_at > 2.0 * (m_plan.window + 1) * m_consumer_step + 1e-3) {
             m_consumer_bound = false;
             break;
           }
@@ -378,6 +375,7 @@ class MpiProducer final : public Engine {
             d.outcome = kDropNew;
             break;
           }
+          if (m_consumer_bound && note_consumer_progress()) progress_at = m_seen_time;
           while (pending > 0 && can_send()) {
             ++d.send_before;
             --pending;
@@ -416,6 +414,21 @@ class MpiProducer final : public Engine {
       ++sent;
     }
     return d;
+  }
+
+  // Leader: when the consumer has finished more steps since the last call,
+  // updates its time per step (from the acknowledgements) and returns true.
+  bool note_consumer_progress() {
+    if (m_consumed <= m_seen_consumed) return false;
+    const double now = seconds_now();
+    // Acknowledgements come in bursts (a receive may complete within the
+    // get() before): a short interval lowers the estimate only gradually.
+    if (m_seen_time > 0)
+      m_consumer_step =
+          std::max((now - m_seen_time) / static_cast<double>(m_consumed - m_seen_consumed), 0.5 * m_consumer_step);
+    m_seen_consumed = m_consumed;
+    m_seen_time = now;
+    return true;
   }
 
   uint32_t step_flags(const std::string& attributes) const {

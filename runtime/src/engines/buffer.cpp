@@ -1,0 +1,51 @@
+// Channel buffers; see Buffer in engine.hpp.
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#include "engine.hpp"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace msa::detail {
+
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kPage = 4096;
+}  // namespace
+
+Buffer::Buffer(std::size_t size) : m_size(size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (size >= kHugePage) {
+    // Map one huge page more than needed, then keep the aligned part.
+    const std::size_t length = (size + kPage - 1) / kPage * kPage;
+    void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const auto base = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
+    if (aligned > base) munmap(raw, aligned - base);
+    if (const std::uintptr_t end = base + length + kHugePage; end > aligned + length)
+      munmap(reinterpret_cast<void*>(aligned + length), end - (aligned + length));
+    m_data = reinterpret_cast<std::byte*>(aligned);
+    m_mapped = length;
+    madvise(m_data, length, MADV_HUGEPAGE);  // a hint: without THP the buffer still works
+    return;
+  }
+#endif
+  m_data = static_cast<std::byte*>(std::malloc(size > 0 ? size : 1));
+  if (!m_data) throw std::bad_alloc();
+}
+
+Buffer::~Buffer() {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (m_mapped) {
+    munmap(m_data, m_mapped);
+    return;
+  }
+#endif
+  std::free(m_data);
+}
+
+}  // namespace msa::detail
