@@ -4,8 +4,8 @@
 // window of MPI_Isend/Irecv, latency vs an MPI ping-pong, and the time put()
 // keeps the producer when the queue has room vs a plain memcpy of the
 // payload. M x N 4->2 (6 ranks) and 3->5 (8 ranks) vs MPI_Alltoallv of the
-// same boxes. Every figure is a median of repeated measurements; ranks not in
-// a case wait asleep.
+// same boxes. Every figure is a median of repeated measurements; streams are
+// timed after a few warm-up steps; ranks not in a case wait asleep.
 #include <sys/mman.h>
 
 #include <CLI/CLI.hpp>
