@@ -220,6 +220,47 @@ TEST(Channel, ZeroCopyLargeSteps) {
   }
 }
 
+TEST(Channel, LargeFramesStayIntactWhileHeld) {
+  // Frames of 2 MiB and more live in pooled buffers on huge pages (odd sizes:
+  // not whole pages). The consumer holds each frame until it has the next
+  // one: a pool that handed out a buffer still held would overwrite it.
+  const std::vector<int64_t> global = {160, 8195};  // 10.5 MB of doubles
+  const int steps = 5;
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, global);
+    auto ch = job.channel("large").decomposition(d).open<double>();
+    auto check = [&](const msa::Frame<double>& f) {
+      const auto fv = f.view<2>();
+      int64_t wrong = 0;
+      for_each_index(d.box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f.step()); });
+      return wrong;
+    };
+    if (job.producer) {
+      auto v = make_view<double, 2, Kokkos::LayoutRight>(d.box);
+      for (int step = 0; step < steps; ++step) {
+        for_each_index(d.box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        ch.put(step, 0, v);
+      }
+      ch.close();
+    } else {
+      std::optional<msa::Frame<double>> held;
+      int seen = 0;
+      while (auto f = ch.get()) {
+        EXPECT_EQ(f->step(), seen);
+        EXPECT_EQ(check(*f), 0) << "step " << f->step() << " split " << s.producers << "->" << s.consumers;
+        if (held) {
+          EXPECT_EQ(check(*held), 0) << "step " << held->step() << " changed while held";
+        }
+        held = std::move(f);
+        ++seen;
+      }
+      EXPECT_EQ(seen, steps);
+      ch.close();
+    }
+  }
+}
+
 TEST(Channel, StridedSubviewsAndEmptyBoxes) {
   // The producer's data lives inside a larger array: it puts a strided subview.
   // With more consumer ranks than columns, some consumers own empty boxes.
