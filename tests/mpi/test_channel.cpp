@@ -222,8 +222,10 @@ TEST(Channel, ZeroCopyLargeSteps) {
 
 TEST(Channel, LargeFramesStayIntactWhileHeld) {
   // Frames of 2 MiB and more live in pooled buffers on huge pages (odd sizes:
-  // not whole pages). The consumer holds each frame until it has the next
-  // one: a pool that handed out a buffer still held would overwrite it.
+  // not whole pages): the receive buffers where one producer rank sends the
+  // whole box (1->1), frames assembled from several parts otherwise. The
+  // consumer holds each frame until it has the next one: a pool that handed
+  // out a buffer still held would overwrite it.
   const std::vector<int64_t> global = {160, 8195};  // 10.5 MB of doubles
   const int steps = 5;
   for (const Split s : splits()) {
@@ -258,6 +260,38 @@ TEST(Channel, LargeFramesStayIntactWhileHeld) {
       EXPECT_EQ(seen, steps);
       ch.close();
     }
+  }
+}
+
+TEST(Channel, AStepInFlightOutlivesAProducerDestroyedWithoutClose) {
+  // A producer that leaves without close() (an exception unwinding, say)
+  // with a step in flight: the consumer, which has not touched MPI since
+  // open, reads the step only afterwards, from the producer's memory on
+  // shared memory (parts of 3 MiB and more: single-copy, from buffers on
+  // huge pages). Those buffers must outlive the channel.
+  for (const Split s : splits()) {
+    Job job(s);
+    const std::vector<int64_t> global = {64 * s.producers, 32768};  // 16 MiB a producer
+    const auto d = decomposition(job, global);
+    if (job.producer) {
+      auto v = make_view<double, 2, Kokkos::LayoutRight>(d.box);
+      for_each_index(d.box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, 7); });
+      auto ch = std::make_unique<msa::Channel<double>>(job.channel("orphan").decomposition(d).open<double>());
+      ch->put(7, 0, v);
+      ch.reset();  // without close(): says so on stderr
+    } else {
+      auto ch = job.channel("orphan").decomposition(d).peer_timeout(5).open<double>();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the producer's channel is gone by now
+      auto f = ch.get();
+      ASSERT_TRUE(f.has_value());
+      EXPECT_EQ(f->step(), 7);
+      const auto fv = f->view<2>();
+      int64_t wrong = 0;
+      for_each_index(d.box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, 7); });
+      EXPECT_EQ(wrong, 0);
+      // No end of stream will come; the channel goes without close() too.
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
   }
 }
 
@@ -452,6 +486,48 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
       }
       EXPECT_EQ(wrong, 0);
       EXPECT_EQ(seen, first + second);
+      ch.close();
+    }
+  }
+}
+
+TEST(Channel, BlockWaitingForASlowConsumerIsNotAStuckOne) {
+  // The queue fills, then put() waits for the consumer to finish every step
+  // sent before sending from the view: the last three take 1.2 s, longer than
+  // the peer timeout (1 s). The consumer finishes a step every 0.4 s, so it is
+  // not stuck and put() must not say so.
+  const int steps = 8;
+  for (const Split s : splits()) {
+    Job job(s);
+    const int64_t rows = 8, cols = 2048;
+    const std::vector<int64_t> global = {rows * s.producers, cols};
+    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
+    const auto d = msa::Decomposition::of(global, box);
+    auto ch = job.channel("slow").decomposition(d).peer_timeout(1).open<double>();
+    if (job.producer) {
+      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
+                                                    static_cast<std::size_t>(cols));
+      for (int step = 0; step < steps; ++step) {
+        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        EXPECT_NO_THROW(ch.put(step, 0, v)) << "step " << step;
+      }
+      ch.close();
+      EXPECT_EQ(ch.stats().steps_sent, steps);
+      if (job.rank == 0) {
+        EXPECT_GE(ch.stats().steps_direct, 1) << "the queue filled: put() sends from the view";
+      }
+    } else {
+      int seen = 0;
+      int64_t wrong = 0;
+      while (auto f = ch.get()) {
+        EXPECT_EQ(f->step(), seen);
+        const auto fv = f->view<2>();
+        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
+        ++seen;
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      }
+      EXPECT_EQ(wrong, 0);
+      EXPECT_EQ(seen, steps);
       ch.close();
     }
   }

@@ -6,7 +6,9 @@
 // payload. M x N 4->2 (6 ranks) and 3->5 (8 ranks) vs MPI_Alltoallv of the
 // same boxes. Every figure is a median of repeated measurements; streams are
 // timed after a few warm-up steps; ranks not in a case wait asleep.
+#if defined(__linux__)
 #include <sys/mman.h>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -68,7 +70,9 @@ struct RawBuffer {
     const std::size_t size = (std::max<std::size_t>(bytes, 1) + align - 1) / align * align;
     data.reset(static_cast<char*>(std::aligned_alloc(align, size)));
     if (!data) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
     if (huge) madvise(data.get(), size, MADV_HUGEPAGE);
+#endif
     std::memset(data.get(), 0, size);
   }
   struct Free {
@@ -77,19 +81,20 @@ struct RawBuffer {
   std::unique_ptr<char, Free> data;
 };
 
-// osu_bw: a window of Isends, the receiver acknowledges each window. With
-// `buffers` > 1 each side cycles through that many buffers (message k uses
-// buffer k mod buffers), as a stream of steps does, instead of osu_bw's one.
+// osu_bw: a window of Isends, the receiver acknowledges each window; one
+// window goes untimed first (osu_bw's warm-up). With `buffers` > 1 each side
+// cycles through that many buffers (message k uses buffer k mod buffers), as
+// a stream of steps does, instead of osu_bw's one.
 double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int iterations, int buffers = 1,
                      bool huge = false) {
   std::vector<RawBuffer> buffer;
   for (int b = 0; b < buffers; ++b) buffer.emplace_back(bytes, huge);
   std::vector<char> ack(4);
-  MPI_Barrier(pair);
-  const double t0 = now();
   std::vector<MPI_Request> req(static_cast<std::size_t>(window));
   std::size_t k = 0;
-  for (int it = 0; it < iterations; ++it) {
+  double t0 = 0;
+  for (int it = -1; it < iterations; ++it) {
+    if (it == 0) t0 = now();
     for (int w = 0; w < window; ++w) {
       char* b = buffer[k++ % buffer.size()].data.get();
       if (me == 0)
@@ -102,6 +107,7 @@ double raw_bandwidth(MPI_Comm pair, int me, std::size_t bytes, int window, int i
       MPI_Recv(ack.data(), 4, MPI_BYTE, 1, 2, pair, MPI_STATUS_IGNORE);
     else
       MPI_Send(ack.data(), 4, MPI_BYTE, 0, 2, pair);
+    if (it == -1) MPI_Barrier(pair);
   }
   const double t = now() - t0;
   return static_cast<double>(bytes) * window * iterations / t / 1e9;

@@ -7,6 +7,7 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 namespace msa::detail {
@@ -14,11 +15,21 @@ namespace msa::detail {
 namespace {
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr std::size_t kPage = 4096;
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+// Huge pages of 2 MiB go with 4 KiB base pages (x86-64, most aarch64
+// kernels); with 16 or 64 KiB base pages they are 32 or 512 MiB, too large
+// for a step's buffer, and buffers are plain allocations.
+bool two_mib_huge_pages() {
+  static const bool yes = sysconf(_SC_PAGESIZE) == static_cast<long>(kPage);
+  return yes;
+}
+#endif
 }  // namespace
 
 Buffer::Buffer(std::size_t size) : m_size(size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (size >= kHugePage) {
+  if (size >= kHugePage && size <= SIZE_MAX - 2 * kHugePage && two_mib_huge_pages()) {
     // Map one huge page more than needed, then keep the aligned part.
     const std::size_t length = (size + kPage - 1) / kPage * kPage;
     void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -17,10 +17,11 @@
 namespace msa::detail {
 
 /// An uninitialised byte buffer. Buffers of 2 MiB or more start on a 2 MiB
-/// boundary and ask the kernel for transparent huge pages (Linux): their
-/// first touch takes 1/512 of the page faults, and single-copy MPI transfers
-/// (CMA on shared memory) into or out of them run markedly faster. Only the
-/// bytes asked for are touched; the alignment costs address space, not memory.
+/// boundary and ask the kernel for transparent huge pages (Linux with 4 KiB
+/// base pages): their first touch takes 1/512 of the page faults, and
+/// single-copy MPI transfers (CMA on shared memory) into or out of them run
+/// markedly faster. Only the bytes asked for are mapped (the alignment's
+/// slack is unmapped at once) and touched.
 class Buffer {
  public:
   explicit Buffer(std::size_t size);

@@ -38,6 +38,13 @@ void check_lazy(int code, F&& context) {
 
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
+// Buffers of sends still in flight when their channel was destroyed without
+// close(): kept until the process ends (see ~MpiProducer).
+std::vector<BufferPtr>& orphaned_buffers() {
+  static std::vector<BufferPtr> buffers;
+  return buffers;
+}
+
 /// Consumer -> producer rank 0: steps finished with (or kDetached), and the
 /// channel's token (two int64 on the wire).
 struct AckMessage {
@@ -78,10 +85,22 @@ class MpiProducer final : public Engine {
 
   ~MpiProducer() override {
     withdraw_ack_receives();
-    // In-flight sends whose buffers we still own: let MPI finish them.
-    for (auto& f : m_inflight)
+    // In-flight sends (a channel destroyed without close()): let MPI finish
+    // them, and keep their buffers until the process ends, since a consumer
+    // may still read them (single-copy transports read the sender's memory).
+    for (auto& f : m_inflight) {
+      bool open = false;
       for (auto& r : f.requests)
-        if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+        if (r != MPI_REQUEST_NULL) {
+          int done = 0;
+          MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+          if (!done) {
+            MPI_Request_free(&r);
+            open = true;
+          }
+        }
+      if (open) orphaned_buffers().insert(orphaned_buffers().end(), f.buffers.begin(), f.buffers.end());
+    }
   }
 
   void put(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) override {
@@ -342,12 +361,17 @@ class MpiProducer final : public Engine {
         // Waiting to send from the view where a copy would find room has a
         // limit: a consumer may take another channel's steps first, which
         // this producer puts only after this step. When the consumer has
-        // finished no step for a few of its steps, the step is copied (and
-        // the producer sets the pace until the queue fills again). Counted
+        // finished no step for a few of its steps (at most half the peer
+        // timeout), the step is copied (and the producer sets the pace until
+        // the queue fills again). Both this limit and the peer timeout count
         // from the last step it finished: entering this mode, it may still
-        // have several queued steps to get through.
+        // have several queued steps to get through, and a consumer that
+        // finishes steps is not stuck.
         const double t0 = seconds_now();
         double progress_at = t0;
+        auto grace = [&] {
+          return std::min(2.0 * (m_plan.window + 1) * m_consumer_step + 1e-3, 0.5 * m_plan.settings.peer_timeout);
+        };
         Deadline deadline(t0, m_plan.settings.peer_timeout);
         Backoff backoff;
         while (true) {
@@ -360,7 +384,7 @@ class MpiProducer final : public Engine {
             d.outcome = kRetry;  // the consumer needs those before it can finish with them
             m_stats.put_blocked_s += seconds_now() - t0;
             return d;
-          } else if (has_room() && seconds_now() - progress_at > 2.0 * (m_plan.window + 1) * m_consumer_step + 1e-3) {
+          } else if (has_room() && seconds_now() - progress_at > grace()) {
             m_consumer_bound = false;
             break;
           }
@@ -375,7 +399,10 @@ class MpiProducer final : public Engine {
             d.outcome = kDropNew;
             break;
           }
-          if (m_consumer_bound && note_consumer_progress()) progress_at = m_seen_time;
+          if (m_consumer_bound && note_consumer_progress()) {
+            progress_at = m_seen_time;
+            deadline = Deadline(progress_at, m_plan.settings.peer_timeout);
+          }
           while (pending > 0 && can_send()) {
             ++d.send_before;
             --pending;
