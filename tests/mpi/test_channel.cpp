@@ -436,14 +436,40 @@ TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
   }
 }
 
-// A box of `rows` x `cols` per producer rank, each inside one consumer's box
-// (consumer c gets the producers' boxes [c P / C, (c + 1) P / C), empty when
-// there are more consumers), so that a producer's step can go from its view.
-msa::Box box_inside_one_consumer(const Job& job, Split s, int64_t rows, int64_t cols) {
-  if (job.producer) return msa::Box::of({rows * job.rank, 0}, {rows, cols});
-  const int64_t lo = job.rank * s.producers / s.consumers, hi = (job.rank + 1) * s.producers / s.consumers;
-  return msa::Box::of({rows * lo, 0}, {rows * (hi - lo), cols});
-}
+// Steps of 8 x 2048 doubles per producer rank (128 KiB: above the split
+// size), each producer's box inside one consumer's box (consumer c gets the
+// producers' boxes [c P / C, (c + 1) P / C), empty when there are more
+// consumers), so that a producer's step can go from its view.
+struct InsideOneConsumer {
+  static constexpr int64_t rows = 8, cols = 2048;
+  std::vector<int64_t> global;
+  msa::Box box;
+  msa::Decomposition d;
+
+  InsideOneConsumer(const Job& job, Split s) : global{rows * s.producers, cols} {
+    if (job.producer) {
+      box = msa::Box::of({rows * job.rank, 0}, {rows, cols});
+    } else {
+      const int64_t lo = job.rank * s.producers / s.consumers, hi = (job.rank + 1) * s.producers / s.consumers;
+      box = msa::Box::of({rows * lo, 0}, {rows * (hi - lo), cols});
+    }
+    d = msa::Decomposition::of(global, box);
+  }
+  Kokkos::View<double**, Kokkos::LayoutRight> view() const {
+    return Kokkos::View<double**, Kokkos::LayoutRight>("v", static_cast<std::size_t>(rows),
+                                                       static_cast<std::size_t>(cols));
+  }
+  void fill(const Kokkos::View<double**, Kokkos::LayoutRight>& v, int64_t step) const {
+    for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+  }
+  // Elements of a frame that differ from those of `step`.
+  int64_t wrong(const msa::Frame<double>& f, int64_t step) const {
+    const auto fv = f.view<2>();
+    int64_t n = 0;
+    for_each_index(box, [&](auto l, auto g) { n += fv(l[0], l[1]) != value_at<double>(g, global, step); });
+    return n;
+  }
+};
 
 TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
   // Each producer's box lies inside one consumer's box (some consumers get an
@@ -455,19 +481,15 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
   const int first = 20, second = 6;
   for (const Split s : splits()) {
     Job job(s);
-    const int64_t rows = 8, cols = 2048;  // 128 KiB a producer: above the split size
-    const std::vector<int64_t> global = {rows * s.producers, cols};
-    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
-    const auto d = msa::Decomposition::of(global, box);
-    auto ch = job.channel("pace").decomposition(d).open<double>();
+    const InsideOneConsumer g(job, s);
+    auto ch = job.channel("pace").decomposition(g.d).open<double>();
     if (job.producer) {
-      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
-                                                    static_cast<std::size_t>(cols));
+      const auto v = g.view();
       int64_t direct_first = 0;
       for (int step = 0; step < first + second; ++step) {
         if (step == first) direct_first = ch.stats().steps_direct;
         if (step >= first) std::this_thread::sleep_for(std::chrono::milliseconds(60));
-        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        g.fill(v, step);
         ch.put(step, step, v);
         Kokkos::deep_copy(v, -1.0);
       }
@@ -480,8 +502,7 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
       int64_t wrong = 0;
       while (auto f = ch.get()) {
         EXPECT_EQ(f->step(), seen) << "steps arrive in order";
-        const auto fv = f->view<2>();
-        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
+        wrong += g.wrong(*f, f->step());
         if (seen++ < first) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       EXPECT_EQ(wrong, 0);
@@ -499,16 +520,12 @@ TEST(Channel, BlockWaitingForASlowConsumerIsNotAStuckOne) {
   const int steps = 8;
   for (const Split s : splits()) {
     Job job(s);
-    const int64_t rows = 8, cols = 2048;
-    const std::vector<int64_t> global = {rows * s.producers, cols};
-    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
-    const auto d = msa::Decomposition::of(global, box);
-    auto ch = job.channel("slow").decomposition(d).peer_timeout(1).open<double>();
+    const InsideOneConsumer g(job, s);
+    auto ch = job.channel("slow").decomposition(g.d).peer_timeout(1).open<double>();
     if (job.producer) {
-      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
-                                                    static_cast<std::size_t>(cols));
+      const auto v = g.view();
       for (int step = 0; step < steps; ++step) {
-        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        g.fill(v, step);
         EXPECT_NO_THROW(ch.put(step, 0, v)) << "step " << step;
       }
       ch.close();
@@ -521,8 +538,7 @@ TEST(Channel, BlockWaitingForASlowConsumerIsNotAStuckOne) {
       int64_t wrong = 0;
       while (auto f = ch.get()) {
         EXPECT_EQ(f->step(), seen);
-        const auto fv = f->view<2>();
-        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f->step()); });
+        wrong += g.wrong(*f, f->step());
         ++seen;
         std::this_thread::sleep_for(std::chrono::milliseconds(400));
       }
@@ -541,17 +557,13 @@ TEST(Channel, BlockTakesStepsReadInAnotherOrderThanPut) {
   const int rounds = 12;
   for (const Split s : splits()) {
     Job job(s);
-    const int64_t rows = 8, cols = 2048;
-    const std::vector<int64_t> global = {rows * s.producers, cols};
-    const msa::Box box = box_inside_one_consumer(job, s, rows, cols);
-    const auto d = msa::Decomposition::of(global, box);
-    auto a = job.channel("order-a").decomposition(d).peer_timeout(30).open<double>();
-    auto b = job.channel("order-b").decomposition(d).peer_timeout(30).open<double>();
+    const InsideOneConsumer g(job, s);
+    auto a = job.channel("order-a").decomposition(g.d).peer_timeout(30).open<double>();
+    auto b = job.channel("order-b").decomposition(g.d).peer_timeout(30).open<double>();
     if (job.producer) {
-      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(rows),
-                                                    static_cast<std::size_t>(cols));
+      const auto v = g.view();
       auto put = [&](msa::Channel<double>& ch, int64_t step) {
-        for_each_index(box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+        g.fill(v, step);
         ch.put(step, 0, v);
       };
       for (int i = 0; i < rounds; ++i) {
@@ -568,8 +580,7 @@ TEST(Channel, BlockTakesStepsReadInAnotherOrderThanPut) {
       auto check = [&](std::optional<msa::Frame<double>> f, int64_t step) {
         ASSERT_TRUE(f.has_value()) << "step " << step;
         EXPECT_EQ(f->step(), step);
-        const auto fv = f->view<2>();
-        for_each_index(box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, step); });
+        wrong += g.wrong(*f, step);
       };
       for (int i = 0; i < rounds; ++i) {
         check(b.get(), i);
