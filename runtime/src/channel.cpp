@@ -335,7 +335,8 @@ class ChannelImpl final : public ChannelCore {
       r.data = in->parts[0].second->data() + header;
       return r;
     }
-    auto frame = take_frame();
+    auto frame =
+        m_frames.take(std::max<std::size_t>(1, static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size));
     for (const auto& [p, buffer] : in->parts)
       copy_region(frame->data(), buffer->data() + header, m_plan.parts[static_cast<std::size_t>(p)]);
     r.owner = frame;
@@ -381,21 +382,10 @@ class ChannelImpl final : public ChannelCore {
     Kokkos::DefaultHostExecutionSpace().fence();
   }
 
-  // A frame buffer for my box: one no frame holds any more, or a new one.
-  // Reusing them keeps fresh pages (and their faults) out of the steady state.
-  std::shared_ptr<Buffer> take_frame() {
-    for (auto& f : m_frames)
-      if (f.use_count() == 1) return f;
-    auto f = std::make_shared<Buffer>(
-        std::max<std::size_t>(1, static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size));
-    if (m_frames.size() < 4) m_frames.push_back(f);
-    return f;
-  }
-
   ChannelPlan m_plan;
   TagClaim m_claim;  // released after the engine is gone
   std::unique_ptr<Engine> m_engine;
-  std::vector<std::shared_ptr<Buffer>> m_frames;  // consumer: frames assembled from several parts
+  BufferPool m_frames{4};  // consumer: frames assembled from several parts
   bool m_closed = false;
 };
 

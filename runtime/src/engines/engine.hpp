@@ -38,6 +38,25 @@ class Buffer {
 };
 using BufferPtr = std::shared_ptr<Buffer>;
 
+/// Buffers handed out again once nothing else holds them (a frame returned by
+/// get() holds its buffer until the caller lets it go): fresh pages, and their
+/// faults, stay out of the steady state. Keeps at most `keep` of them.
+class BufferPool {
+ public:
+  explicit BufferPool(std::size_t keep) : m_keep(keep) {}
+  BufferPtr take(std::size_t size) {
+    for (auto& b : m_buffers)
+      if (b.use_count() == 1 && b->size() == size) return b;
+    auto b = std::make_shared<Buffer>(size);
+    if (m_buffers.size() < m_keep) m_buffers.push_back(b);
+    return b;
+  }
+
+ private:
+  std::size_t m_keep;
+  std::vector<BufferPtr> m_buffers;
+};
+
 /// Everything an engine needs, computed at open from both sides' boxes.
 struct ChannelPlan {
   std::string name;

@@ -450,9 +450,8 @@ class MpiProducer final : public Engine {
     const double now = seconds_now();
     // Acknowledgements come in bursts (a receive may complete within the
     // get() before): a short interval lowers the estimate only gradually.
-    if (m_seen_time > 0)
-      m_consumer_step =
-          std::max((now - m_seen_time) / static_cast<double>(m_consumed - m_seen_consumed), 0.5 * m_consumer_step);
+    m_consumer_step =
+        std::max((now - m_seen_time) / static_cast<double>(m_consumed - m_seen_consumed), 0.5 * m_consumer_step);
     m_seen_consumed = m_consumed;
     m_seen_time = now;
     return true;
@@ -771,7 +770,7 @@ class MpiConsumer final : public Engine {
           m_plan.header_only_me
               ? 0
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
-      m_buffers.push_back(take_buffer(sizeof(WireHeader) + payload));
+      m_buffers.push_back(m_pool.take(sizeof(WireHeader) + payload));
       std::byte* data = m_buffers.back()->data();
       const auto what = [&] { return fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p); };
       auto post = [&](std::byte* at, std::size_t bytes, bool payload_only) {
@@ -789,16 +788,6 @@ class MpiConsumer final : public Engine {
         post(data, sizeof(WireHeader) + payload, false);
       }
     }
-  }
-
-  // A receive buffer: one no frame holds any more, or a new one. Reusing
-  // them keeps fresh pages (and their faults) out of the steady state.
-  BufferPtr take_buffer(std::size_t size) {
-    for (auto& b : m_pool)
-      if (b.use_count() == 1 && b->size() == size) return b;
-    auto b = std::make_shared<Buffer>(size);
-    if (m_pool.size() < 8) m_pool.push_back(b);
-    return b;
   }
 
   // Tests the posted receives one by one (MPI_Testall leaves them all open
@@ -911,7 +900,7 @@ class MpiConsumer final : public Engine {
   ChannelPlan m_plan;
   std::vector<int> m_sources;
   std::vector<BufferPtr> m_buffers;
-  std::vector<BufferPtr> m_pool;
+  BufferPool m_pool{8};  // receive buffers
   std::vector<MPI_Request> m_requests;
   std::vector<int> m_request_source;         // producer rank of each posted receive
   std::vector<std::byte*> m_request_buffer;  // where it lands
