@@ -335,8 +335,9 @@ class ChannelImpl final : public ChannelCore {
       r.data = in->parts[0].second->data() + header;
       return r;
     }
-    auto frame =
-        m_frames.take(std::max<std::size_t>(1, static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size));
+    BufferPtr frame = in->frame ? std::move(in->frame)
+                                : m_frames.take(std::max<std::size_t>(
+                                      1, static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size));
     for (const auto& [p, buffer] : in->parts)
       copy_region(frame->data(), buffer->data() + header, m_plan.parts[static_cast<std::size_t>(p)]);
     r.owner = frame;

@@ -220,46 +220,72 @@ TEST(Channel, ZeroCopyLargeSteps) {
   }
 }
 
+// Streams `steps` 2-d steps through channel `name` with decomposition `d`;
+// the consumer holds each frame until it has the next and checks both.
+void stream_holding_frames(const Job& job, const std::string& name, const std::vector<int64_t>& global,
+                           const msa::Decomposition& d, int steps) {
+  auto ch = job.channel(name).decomposition(d).open<double>();
+  auto check = [&](const msa::Frame<double>& f) {
+    const auto fv = f.view<2>();
+    int64_t wrong = 0;
+    for_each_index(d.box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f.step()); });
+    return wrong;
+  };
+  if (job.producer) {
+    auto v = make_view<double, 2, Kokkos::LayoutRight>(d.box);
+    for (int step = 0; step < steps; ++step) {
+      for_each_index(d.box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
+      ch.put(step, 0, v);
+    }
+    ch.close();
+  } else {
+    std::optional<msa::Frame<double>> held;
+    int seen = 0;
+    while (auto f = ch.get()) {
+      EXPECT_EQ(f->step(), seen);
+      EXPECT_EQ(check(*f), 0) << "channel " << name << " step " << f->step() << " consumer rank " << job.rank;
+      if (held) {
+        EXPECT_EQ(check(*held), 0) << "channel " << name << " step " << held->step() << " changed while held";
+      }
+      held = std::move(f);
+      ++seen;
+    }
+    EXPECT_EQ(seen, steps);
+    ch.close();
+  }
+}
+
 TEST(Channel, LargeFramesStayIntactWhileHeld) {
   // Frames of 2 MiB and more live in pooled buffers on huge pages (odd sizes:
   // not whole pages): the receive buffers where one producer rank sends the
-  // whole box (1->1), frames assembled from several parts otherwise. The
-  // consumer holds each frame until it has the next one: a pool that handed
-  // out a buffer still held would overwrite it.
+  // whole box (1->1), frames the parts land in otherwise (here each part is
+  // one run of the consumer's box, received straight into the frame). A pool
+  // that handed out a buffer still held would overwrite it.
   const std::vector<int64_t> global = {160, 8195};  // 10.5 MB of doubles
-  const int steps = 5;
   for (const Split s : splits()) {
     Job job(s);
-    const auto d = decomposition(job, global);
-    auto ch = job.channel("large").decomposition(d).open<double>();
-    auto check = [&](const msa::Frame<double>& f) {
-      const auto fv = f.view<2>();
-      int64_t wrong = 0;
-      for_each_index(d.box, [&](auto l, auto g) { wrong += fv(l[0], l[1]) != value_at<double>(g, global, f.step()); });
-      return wrong;
-    };
-    if (job.producer) {
-      auto v = make_view<double, 2, Kokkos::LayoutRight>(d.box);
-      for (int step = 0; step < steps; ++step) {
-        for_each_index(d.box, [&](auto l, auto g) { v(l[0], l[1]) = value_at<double>(g, global, step); });
-        ch.put(step, 0, v);
-      }
-      ch.close();
-    } else {
-      std::optional<msa::Frame<double>> held;
-      int seen = 0;
-      while (auto f = ch.get()) {
-        EXPECT_EQ(f->step(), seen);
-        EXPECT_EQ(check(*f), 0) << "step " << f->step() << " split " << s.producers << "->" << s.consumers;
-        if (held) {
-          EXPECT_EQ(check(*held), 0) << "step " << held->step() << " changed while held";
-        }
-        held = std::move(f);
-        ++seen;
-      }
-      EXPECT_EQ(seen, steps);
-      ch.close();
+    stream_holding_frames(job, "large", global, decomposition(job, global), 5);
+  }
+}
+
+TEST(Channel, FramesMixPartsReceivedInPlaceAndUnpacked) {
+  // Producer rank 0 owns the first 3/8 of the rows, the others split the
+  // rest by columns; consumers take bands of rows. A consumer's part from
+  // rank 0 is one run of its box (received into the frame), the others are
+  // not where they are narrower than the box (received, then unpacked into
+  // the same frame).
+  const std::vector<int64_t> global = {64, 4099};
+  const int64_t first = global[0] * 3 / 8;
+  for (const Split s : splits()) {
+    Job job(s);
+    msa::Box box = msa::block_along(global, 0, job.size, job.rank);
+    if (job.producer && job.size > 1) {
+      const std::vector<int64_t> rest = {global[0] - first, global[1]};
+      box = job.rank == 0 ? msa::Box::of({0, 0}, {first, global[1]})
+                          : msa::block_along(rest, 1, job.size - 1, job.rank - 1);
+      if (job.rank > 0) box.start[0] += first;
     }
+    stream_holding_frames(job, "mixed", global, msa::Decomposition::of(global, box), 4);
   }
 }
 

@@ -120,12 +120,15 @@ constexpr int kTagHello = 0, kTagData = 1, kTagAck = 2, kTagAttributes = 3;
 constexpr std::size_t kSplitBytes = 64 * 1024;
 
 /// A received step: the header's fields and, per producer rank with a part,
-/// the buffer (header + payload) it sent.
+/// the buffer (header + payload) it sent. An engine that received some parts
+/// straight into a frame (LayoutRight over the consumer's box) gives it
+/// here; `parts` then lists only those still to be copied in.
 struct Incoming {
   int64_t step = 0;
   double time = 0;
   std::string attributes;  ///< encoded
   std::vector<std::pair<int, BufferPtr>> parts;
+  BufferPtr frame;
 };
 
 class Engine {

@@ -674,6 +674,19 @@ class MpiConsumer final : public Engine {
     for (int p = 0; p < plan.remote_size; ++p)
       if (!plan.parts[static_cast<std::size_t>(p)].empty()) m_sources.push_back(p);
     if (m_sources.empty()) m_sources.push_back(0);  // header-only messages from the producer's rank 0
+    // Where a large part is one contiguous run of my box, its payload (a
+    // message of its own) lands straight in the frame, not to be unpacked.
+    // A single part holding all my box needs no frame: its buffer is one.
+    const bool whole = m_sources.size() == 1 && plan.parts[static_cast<std::size_t>(m_sources[0])] == plan.my_box;
+    for (int p : m_sources) {
+      const Box& part = plan.parts[static_cast<std::size_t>(p)];
+      const int64_t at = contiguous_offset(plan.my_box, part);
+      const bool in_place = !whole && !plan.header_only_me && at >= 0 &&
+                            static_cast<std::size_t>(part.volume()) * plan.element_size >= kSplitBytes;
+      m_frame_offset.push_back(in_place ? static_cast<std::size_t>(at) * plan.element_size : kNotInPlace);
+      m_headers.push_back(in_place ? std::make_shared<Buffer>(sizeof(WireHeader)) : nullptr);
+      m_any_in_place = m_any_in_place || in_place;
+    }
     prefetch();
   }
 
@@ -721,7 +734,7 @@ class MpiConsumer final : public Engine {
       if ((h.flags & kFlagAttributes) && in.attributes.empty()) in.attributes = receive_attributes(h.attributes_bytes);
       ack_now = ack_now || (h.flags & kFlagAckOnReceipt);
       if (!m_plan.header_only_me) {
-        in.parts.emplace_back(m_sources[i], m_buffers[i]);
+        if (m_frame_offset[i] == kNotInPlace) in.parts.emplace_back(m_sources[i], m_buffers[i]);
         m_stats.bytes_received += h.payload_bytes;
       }
     }
@@ -732,6 +745,7 @@ class MpiConsumer final : public Engine {
       m_ended = true;
       return std::nullopt;
     }
+    in.frame = std::move(m_frame);
     ++m_received;
     ++m_stats.steps_received;
     if (ack_now) acknowledge_frames();  // a byte budget of fewer than 3 steps: see ChannelPlan::ack_on_receipt
@@ -757,20 +771,23 @@ class MpiConsumer final : public Engine {
   int tag(int kind) const { return m_plan.tag_base + kind; }
 
   // Posts the receives of the next step, into [header | payload] buffers;
-  // large payloads come as a message of their own (see kSplitBytes).
+  // large payloads come as a message of their own (see kSplitBytes), into
+  // the frame where they are one run of it.
   void prefetch() {
     m_buffers.clear();
     m_requests.clear();
     m_request_source.clear();
     m_request_buffer.clear();
     m_request_payload.clear();
+    if (m_any_in_place) m_frame = m_frames.take(static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size);
     for (std::size_t i = 0; i < m_sources.size(); ++i) {
       const int p = m_sources[i];
       const auto payload =
           m_plan.header_only_me
               ? 0
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
-      m_buffers.push_back(m_pool.take(sizeof(WireHeader) + payload));
+      const bool in_place = m_frame_offset[i] != kNotInPlace;
+      m_buffers.push_back(in_place ? m_headers[i] : m_pool.take(sizeof(WireHeader) + payload));
       std::byte* data = m_buffers.back()->data();
       const auto what = [&] { return fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p); };
       auto post = [&](std::byte* at, std::size_t bytes, bool payload_only) {
@@ -781,7 +798,10 @@ class MpiConsumer final : public Engine {
         check_lazy(MPI_Irecv(at, static_cast<int>(bytes), MPI_BYTE, p, tag(kTagData), m_plan.inter, &m_requests.back()),
                    what);
       };
-      if (payload >= kSplitBytes) {
+      if (in_place) {
+        post(data, sizeof(WireHeader), false);
+        post(m_frame->data() + m_frame_offset[i], payload, true);
+      } else if (payload >= kSplitBytes) {
         post(data, sizeof(WireHeader), false);
         post(data + sizeof(WireHeader), payload, true);
       } else {
@@ -897,10 +917,17 @@ class MpiConsumer final : public Engine {
     }
   }
 
+  static constexpr std::size_t kNotInPlace = ~std::size_t{0};
+
   ChannelPlan m_plan;
   std::vector<int> m_sources;
-  std::vector<BufferPtr> m_buffers;
-  BufferPool m_pool{8};  // receive buffers
+  std::vector<std::size_t> m_frame_offset;  // per source: where its payload lands in the frame, or kNotInPlace
+  std::vector<BufferPtr> m_headers;         // per source received in place: its header's buffer
+  bool m_any_in_place = false;
+  std::vector<BufferPtr> m_buffers;  // per source: [header | payload], or the header alone
+  BufferPool m_pool{8};              // receive buffers
+  BufferPool m_frames{4};            // frames parts land in
+  BufferPtr m_frame;                 // the frame of the step being received (see m_frame_offset)
   std::vector<MPI_Request> m_requests;
   std::vector<int> m_request_source;         // producer rank of each posted receive
   std::vector<std::byte*> m_request_buffer;  // where it lands

@@ -56,6 +56,22 @@ inline PartGeometry geometry(const Box& owner, const Box& part) {
   return g;
 }
 
+/// Where `part` lies in a LayoutRight array over `owner` when it is one
+/// contiguous run of it (past its leading extents of 1, at most its first
+/// other extent differs from the owner's): the offset of its first element;
+/// -1 when it is not one run, or empty.
+inline int64_t contiguous_offset(const Box& owner, const Box& part) {
+  if (part.empty() || part.ndims != owner.ndims || !owner.contains(part)) return -1;
+  std::size_t d = 0;
+  const auto nd = static_cast<std::size_t>(part.ndims);
+  while (d < nd && part.count[d] == 1) ++d;
+  for (std::size_t e = d + 1; e < nd; ++e)
+    if (part.count[e] != owner.count[e]) return -1;
+  int64_t offset = 0;
+  for (std::size_t e = 0; e < nd; ++e) offset = offset * owner.count[e] + (part.start[e] - owner.start[e]);
+  return offset;
+}
+
 // The element of `v` at the (local) index of row `row`, column `j` of a part.
 template <class View>
 KOKKOS_INLINE_FUNCTION auto& element(const View& v, const PartGeometry& g, int64_t row, int64_t j) {
