@@ -61,7 +61,8 @@ bool kernel_takes_huge_page_advice() {
 #endif
 
 TEST(Buffer, HoldsWhatWasAskedFor) {
-  for (std::size_t size : {std::size_t{1}, std::size_t{4095}, kHuge - 1, kHuge, kHuge + 1, 5 * kHuge + 3}) {
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{4095}, kHuge / 2 - 1, kHuge / 2, kHuge - 1, kHuge, kHuge + 1, 5 * kHuge + 3}) {
     Buffer b(size);
     ASSERT_NE(b.data(), nullptr);
     EXPECT_EQ(b.size(), size);
@@ -76,11 +77,15 @@ TEST(Buffer, HoldsWhatWasAskedFor) {
 // Linux with 4 KiB base pages: see Buffer.
 TEST(Buffer, LargeBuffersStartOnAHugePageAndAskForHugePages) {
   ASSERT_EQ(sysconf(_SC_PAGESIZE), 4096) << "this test is for 4 KiB base pages";
-  for (std::size_t size : {kHuge, kHuge + 64, 3 * kHuge + 5}) {
+  for (std::size_t size : {kHuge / 2, kHuge - 64, kHuge, kHuge + 64, 3 * kHuge + 5}) {
     Buffer b(size);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % kHuge, 0u) << "size " << size;
     const std::string smaps = smaps_of(b.data());
     ASSERT_FALSE(smaps.empty()) << "no mapping holds the buffer";
+    // Under 2 MiB the whole huge page is mapped (else it could not be one).
+    if (size < kHuge) {
+      EXPECT_EQ(smaps_of(b.data() + kHuge - 1), smaps) << "size " << size << " maps part of a huge page";
+    }
     // The advice shows as the VMA flag "hg" (kernels since 3.x print VmFlags)
     // on kernels built with transparent huge pages; without them it is refused.
     const auto flags = smaps.find("VmFlags:");
@@ -103,11 +108,11 @@ TEST(Buffer, LargeBuffersStartOnAHugePageAndAskForHugePages) {
 }
 
 TEST(Buffer, SmallBuffersAreOrdinaryAllocations) {
-  Buffer b(kHuge - 1);
+  Buffer b(kHuge / 2 - 1);
   const std::string smaps = smaps_of(b.data());
   const auto flags = smaps.find("VmFlags:");
   if (flags != std::string::npos) {
-    EXPECT_EQ(smaps.find(" hg", flags), std::string::npos) << "a buffer under 2 MiB asked for huge pages";
+    EXPECT_EQ(smaps.find(" hg", flags), std::string::npos) << "a buffer under 1 MiB asked for huge pages";
   }
 }
 

@@ -1,4 +1,5 @@
 // Channel buffers; see Buffer in engine.hpp.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -29,9 +30,10 @@ bool two_mib_huge_pages() {
 
 Buffer::Buffer(std::size_t size) : m_size(size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (size >= kHugePage && size <= SIZE_MAX - 2 * kHugePage && two_mib_huge_pages()) {
-    // Map one huge page more than needed, then keep the aligned part.
-    const std::size_t length = (size + kPage - 1) / kPage * kPage;
+  if (size >= kHugePage / 2 && size <= SIZE_MAX - 2 * kHugePage && two_mib_huge_pages()) {
+    // Map one huge page more than needed, then keep the aligned part: the
+    // bytes asked for, or a whole huge page under 2 MiB (at most twice them).
+    const std::size_t length = std::max((size + kPage - 1) / kPage * kPage, kHugePage);
     void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
     const auto base = reinterpret_cast<std::uintptr_t>(raw);

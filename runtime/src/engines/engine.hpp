@@ -16,12 +16,13 @@
 
 namespace msa::detail {
 
-/// An uninitialised byte buffer. Buffers of 2 MiB or more start on a 2 MiB
+/// An uninitialised byte buffer. Buffers of 1 MiB or more start on a 2 MiB
 /// boundary and ask the kernel for transparent huge pages (Linux with 4 KiB
 /// base pages): their first touch takes 1/512 of the page faults, and
 /// single-copy MPI transfers (CMA on shared memory) into or out of them run
-/// markedly faster. Only the bytes asked for are mapped (the alignment's
-/// slack is unmapped at once) and touched.
+/// markedly faster. From 2 MiB only the bytes asked for are mapped (the
+/// alignment's slack is unmapped at once; a last part under 2 MiB gets base
+/// pages); under 2 MiB the buffer maps one whole huge page.
 class Buffer {
  public:
   explicit Buffer(std::size_t size);

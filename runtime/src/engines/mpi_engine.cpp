@@ -75,6 +75,16 @@ class MpiProducer final : public Engine {
       if (!part.empty() && static_cast<std::size_t>(part.volume()) * plan.element_size >= kSplitBytes)
         m_large_parts.push_back(c);
     }
+    // One buffer holds a step's messages to every consumer rank, one after
+    // another on cache lines: a single allocation per step, large enough to
+    // sit on huge pages more often than its parts would (see Buffer), which
+    // single-copy transports read much faster.
+    m_offset.assign(static_cast<std::size_t>(plan.remote_size), kNoPart);
+    for (int c = 0; c < plan.remote_size; ++c) {
+      if (!talks_to(c)) continue;
+      m_offset[static_cast<std::size_t>(c)] = m_step_buffer;
+      m_step_buffer += (sizeof(WireHeader) + payload_bytes(c) + kLineBytes - 1) / kLineBytes * kLineBytes;
+    }
     if (m_leader) {
       m_acked.assign(static_cast<std::size_t>(plan.remote_size), 0);
       m_ack_in.assign(static_cast<std::size_t>(plan.remote_size), AckMessage{});
@@ -203,7 +213,7 @@ class MpiProducer final : public Engine {
     for (int c = 0; c < m_plan.remote_size; ++c)
       if (talks_to(c)) {
         auto buffer = std::make_shared<Buffer>(sizeof(WireHeader));
-        write_header(*buffer, -1, 0, kFlagEnd, 0, 0);
+        write_header(buffer->data(), -1, 0, kFlagEnd, 0, 0);
         InFlight f;
         f.buffers.push_back(buffer);
         f.requests.push_back(MPI_REQUEST_NULL);
@@ -245,8 +255,15 @@ class MpiProducer final : public Engine {
     int64_t step;
     double time;
     std::string attributes;
-    std::vector<BufferPtr> parts;  // per consumer rank; null where this rank sends nothing
+    BufferPtr buffer;               // [header | payload] per consumer rank at m_offset
+    std::vector<char> sent_direct;  // per consumer rank, if any: 1 where send_direct() sent it
   };
+  static constexpr std::size_t kNoPart = ~std::size_t{0};
+  static constexpr std::size_t kLineBytes = 64;
+
+  std::size_t payload_bytes(int consumer) const {
+    return static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(consumer)].volume()) * m_plan.element_size;
+  }
   struct InFlight {
     std::vector<BufferPtr> buffers;
     std::vector<MPI_Request> requests;
@@ -470,7 +487,7 @@ class MpiProducer final : public Engine {
         channel_env_prefix(m_plan.name)));
   }
 
-  static void write_header(Buffer& b, int64_t step, double time, uint32_t flags, uint32_t attributes_bytes,
+  static void write_header(std::byte* at, int64_t step, double time, uint32_t flags, uint32_t attributes_bytes,
                            int64_t payload) {
     WireHeader h{};
     h.magic = kWireMagic;
@@ -479,7 +496,7 @@ class MpiProducer final : public Engine {
     h.flags = flags;
     h.attributes_bytes = attributes_bytes;
     h.payload_bytes = payload;
-    std::memcpy(b.data(), &h, sizeof h);
+    std::memcpy(at, &h, sizeof h);
   }
 
   BufferPtr take_buffer(std::size_t size) {
@@ -493,18 +510,15 @@ class MpiProducer final : public Engine {
   }
 
   void enqueue(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
-    Queued q{step, time, attributes, std::move(m_spare_parts)};
-    m_spare_parts = {};
-    q.parts.assign(static_cast<std::size_t>(m_plan.remote_size), nullptr);
+    Queued q{step, time, attributes, take_buffer(std::max<std::size_t>(m_step_buffer, 1)), {}};
     const uint32_t flags = step_flags(attributes);
     for (int c = 0; c < m_plan.remote_size; ++c) {
-      if (!talks_to(c)) continue;
-      const auto payload =
-          static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(c)].volume()) * m_plan.element_size;
-      BufferPtr b = take_buffer(sizeof(WireHeader) + payload);
-      write_header(*b, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
-      if (payload) pack(c, b->data() + sizeof(WireHeader));
-      q.parts[static_cast<std::size_t>(c)] = std::move(b);
+      const std::size_t at = m_offset[static_cast<std::size_t>(c)];
+      if (at == kNoPart) continue;
+      const std::size_t payload = payload_bytes(c);
+      write_header(q.buffer->data() + at, step, time, flags, static_cast<uint32_t>(attributes.size()),
+                   static_cast<int64_t>(payload));
+      if (payload) pack(c, q.buffer->data() + at + sizeof(WireHeader));
     }
     m_pending.push_back(std::move(q));
   }
@@ -534,33 +548,31 @@ class MpiProducer final : public Engine {
       f.buffers.push_back(a);
     }
     for (int c = 0; c < m_plan.remote_size; ++c) {
-      BufferPtr& b = q.parts[static_cast<std::size_t>(c)];
-      if (!b) continue;
-      const std::size_t payload = b->size() - sizeof(WireHeader);
+      const std::size_t at = m_offset[static_cast<std::size_t>(c)];
+      if (at == kNoPart || (!q.sent_direct.empty() && q.sent_direct[static_cast<std::size_t>(c)])) continue;
+      std::byte* b = q.buffer->data() + at;
+      const std::size_t payload = payload_bytes(c);
       const auto what = [&] {
         return fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, q.step, c);
       };
       if (payload >= kSplitBytes) {  // header, then the payload on its own (contiguous: single-copy transports)
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_lazy(
-            MPI_Isend(b->data(), sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
-            what);
+        check_lazy(MPI_Isend(b, sizeof(WireHeader), MPI_BYTE, c, tag(kTagData), m_plan.inter, &f.requests.back()),
+                   what);
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_lazy(MPI_Isend(b->data() + sizeof(WireHeader), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
+        check_lazy(MPI_Isend(b + sizeof(WireHeader), static_cast<int>(payload), MPI_BYTE, c, tag(kTagData),
                              m_plan.inter, &f.requests.back()),
                    what);
       } else {
         f.requests.push_back(MPI_REQUEST_NULL);
-        check_lazy(MPI_Isend(b->data(), static_cast<int>(b->size()), MPI_BYTE, c, tag(kTagData), m_plan.inter,
-                             &f.requests.back()),
+        check_lazy(MPI_Isend(b, static_cast<int>(sizeof(WireHeader) + payload), MPI_BYTE, c, tag(kTagData),
+                             m_plan.inter, &f.requests.back()),
                    what);
       }
       m_stats.bytes_sent += static_cast<int64_t>(payload);
-      f.buffers.push_back(std::move(b));
     }
+    if (q.buffer) f.buffers.push_back(std::move(q.buffer));
     m_inflight.push_back(std::move(f));
-    q.parts.clear();
-    m_spare_parts = std::move(q.parts);  // its capacity serves the next step
     ++m_sent;
     ++m_stats.steps_sent;
   }
@@ -570,25 +582,28 @@ class MpiProducer final : public Engine {
   // lies); the rest is packed as usual. Returns when every
   // direct send has completed, so the caller may change its view.
   void send_direct(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
-    Queued q{step, time, attributes, {}};
-    q.parts.resize(static_cast<std::size_t>(m_plan.remote_size));
+    // The step's buffer only if some part is packed; the headers of parts
+    // sent from the view go from small buffers of their own.
+    Queued q{step, time, attributes, nullptr, std::vector<char>(static_cast<std::size_t>(m_plan.remote_size), 0)};
     const uint32_t flags = step_flags(attributes);
     std::vector<MPI_Request> direct;
     std::vector<BufferPtr> headers;
     for (int c = 0; c < m_plan.remote_size; ++c) {
-      if (!talks_to(c)) continue;
-      const auto payload =
-          static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(c)].volume()) * m_plan.element_size;
+      const std::size_t at = m_offset[static_cast<std::size_t>(c)];
+      if (at == kNoPart) continue;
+      const std::size_t payload = payload_bytes(c);
       const std::byte* in_place = payload >= kSplitBytes && pack.direct ? pack.direct(c) : nullptr;
       if (!in_place) {
-        BufferPtr b = take_buffer(sizeof(WireHeader) + payload);
-        write_header(*b, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
-        if (payload) pack(c, b->data() + sizeof(WireHeader));
-        q.parts[static_cast<std::size_t>(c)] = std::move(b);
+        if (!q.buffer) q.buffer = take_buffer(std::max<std::size_t>(m_step_buffer, 1));
+        write_header(q.buffer->data() + at, step, time, flags, static_cast<uint32_t>(attributes.size()),
+                     static_cast<int64_t>(payload));
+        if (payload) pack(c, q.buffer->data() + at + sizeof(WireHeader));
         continue;
       }
+      q.sent_direct[static_cast<std::size_t>(c)] = 1;
       auto header = std::make_shared<Buffer>(sizeof(WireHeader));
-      write_header(*header, step, time, flags, static_cast<uint32_t>(attributes.size()), static_cast<int64_t>(payload));
+      write_header(header->data(), step, time, flags, static_cast<uint32_t>(attributes.size()),
+                   static_cast<int64_t>(payload));
       headers.push_back(header);
       const auto what = [&] {
         return fmt::format("channel '{}': send step {} to consumer rank {}", m_plan.name, step, c);
@@ -657,8 +672,9 @@ class MpiProducer final : public Engine {
   double m_seen_time = 0;
   std::deque<Queued> m_pending;
   std::deque<InFlight> m_inflight;
-  std::vector<InFlight> m_spare;  // emptied InFlights, reused for their capacity
-  std::vector<BufferPtr> m_spare_parts;
+  std::vector<InFlight> m_spare;      // emptied InFlights, reused for their capacity
+  std::vector<std::size_t> m_offset;  // per consumer rank: its message's place in a step's buffer, or kNoPart
+  std::size_t m_step_buffer = 0;      // bytes of a step's buffer
   std::vector<BufferPtr> m_free;
   int64_t m_sent = 0;      // steps handed to MPI (the same on every producer rank)
   int64_t m_consumed = 0;  // leader: steps every consumer rank has acknowledged
