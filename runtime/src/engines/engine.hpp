@@ -117,8 +117,9 @@ constexpr uint32_t kFlagAckOnReceipt = 4u;  // see ChannelPlan::ack_on_receipt
 constexpr int kTagHello = 0, kTagData = 1, kTagAck = 2, kTagAttributes = 3;
 /// Payloads of this size or more travel as a message of their own after the
 /// header: contiguous, so shared-memory and RDMA transports copy them once,
-/// straight from the producer's view where it is contiguous.
-constexpr std::size_t kSplitBytes = 64 * 1024;
+/// straight from the producer's view where it is contiguous and into the
+/// consumer's frame where they are one run of it.
+constexpr std::size_t kSplitBytes = 32 * 1024;
 
 /// A received step: the header's fields and, per producer rank with a part,
 /// the buffer (header + payload) it sent. An engine that received some parts

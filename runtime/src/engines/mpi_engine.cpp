@@ -118,7 +118,7 @@ class MpiProducer final : public Engine {
     ++m_stats.steps_put;
     // The clock is read only where put() may wait (the policy's wait, the
     // broadcast of the decision) and, under `block`, for steps that can go
-    // from the caller's view (64 KiB or more; see decide()): on the path of
+    // from the caller's view (kSplitBytes or more; see decide()): on the path of
     // every small step it would cost more than the rest of the put.
     const bool in_place = m_leader && m_plan.settings.policy == Policy::block && sends_in_place(pack);
     const double start = in_place ? seconds_now() : 0;
