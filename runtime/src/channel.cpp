@@ -116,7 +116,8 @@ struct Side {
   std::vector<int64_t> global;
   std::vector<Box> boxes;
   std::string engine;
-  uint64_t token = 0;  // the producer's ack token (see ChannelPlan::ack_token)
+  uint64_t token = 0;       // the producer's ack token (see ChannelPlan::ack_token)
+  int wire = kWireVersion;  // how steps travel; a peer from before versions were sent is 1
 
   std::string describe() const {
     return fmt::format("{} '{}' {} {}{} in {} box(es)", producer ? "producer" : "consumer", component,
@@ -126,7 +127,7 @@ struct Side {
     nlohmann::json b = nlohmann::json::array();
     for (const auto& x : boxes) b.push_back(box_json(x));
     return {{"component", component}, {"producer", producer}, {"type", type}, {"global", global}, {"boxes", b},
-            {"engine", engine},       {"token", token}};
+            {"engine", engine},       {"token", token},       {"wire", wire}};
   }
   static Side from_json(const nlohmann::json& j) {
     Side s;
@@ -137,6 +138,7 @@ struct Side {
     for (const auto& b : j.at("boxes")) s.boxes.push_back(box_from_json(b));
     s.engine = j.at("engine").get<std::string>();
     s.token = j.value("token", uint64_t{0});
+    s.wire = j.value("wire", 1);
     return s;
   }
 };
@@ -281,6 +283,11 @@ void validate(const std::string& name, const Side& producer, const Side& consume
   };
   if (producer.engine != consumer.engine)
     fail(fmt::format("the producer uses engine '{}', the consumer '{}'", producer.engine, consumer.engine));
+  if (producer.wire != consumer.wire)
+    fail(
+        fmt::format("the producer sends steps in wire format {}, the consumer reads format {}; build both "
+                    "components against the same msa",
+                    producer.wire, consumer.wire));
   if (producer.type != consumer.type) fail("element types differ");
   if (producer.global != consumer.global) fail("global shapes differ");
   auto no_overlap = [&](const std::vector<Box>& boxes, const char* side) {

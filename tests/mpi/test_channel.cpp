@@ -222,8 +222,9 @@ TEST(Channel, ZeroCopyLargeSteps) {
 
 // Streams `steps` 2-d steps through channel `name` with decomposition `d`;
 // the consumer holds each frame until it has the next and checks both.
-void stream_holding_frames(const Job& job, const std::string& name, const std::vector<int64_t>& global,
-                           const msa::Decomposition& d, int steps) {
+// Returns the channel's stats.
+msa::ChannelStats stream_holding_frames(const Job& job, const std::string& name, const std::vector<int64_t>& global,
+                                        const msa::Decomposition& d, int steps) {
   auto ch = job.channel(name).decomposition(d).open<double>();
   auto check = [&](const msa::Frame<double>& f) {
     const auto fv = f.view<2>();
@@ -253,10 +254,11 @@ void stream_holding_frames(const Job& job, const std::string& name, const std::v
     EXPECT_EQ(seen, steps);
     ch.close();
   }
+  return ch.stats();
 }
 
 TEST(Channel, LargeFramesStayIntactWhileHeld) {
-  // Frames of 2 MiB and more live in pooled buffers on huge pages (odd sizes:
+  // Frames of 1 MiB and more live in pooled buffers on huge pages (odd sizes:
   // not whole pages): the receive buffers where one producer rank sends the
   // whole box (1->1), frames the parts land in otherwise (here each part is
   // one run of the consumer's box, received straight into the frame). A pool
@@ -264,7 +266,12 @@ TEST(Channel, LargeFramesStayIntactWhileHeld) {
   const std::vector<int64_t> global = {160, 8195};  // 10.5 MB of doubles
   for (const Split s : splits()) {
     Job job(s);
-    stream_holding_frames(job, "large", global, decomposition(job, global), 5);
+    const auto stats = stream_holding_frames(job, "large", global, decomposition(job, global), 5);
+    if (!job.producer) {
+      EXPECT_EQ(stats.bytes_received, 5 * decomposition(job, global).box.volume() * 8);
+      // 1->1: the message is the frame; M x N: every part lands in place.
+      EXPECT_EQ(stats.bytes_in_place, s.producers == 1 ? 0 : stats.bytes_received);
+    }
   }
 }
 
@@ -274,18 +281,42 @@ TEST(Channel, FramesMixPartsReceivedInPlaceAndUnpacked) {
   // rank 0 is one run of its box (received into the frame), the others are
   // not where they are narrower than the box (received, then unpacked into
   // the same frame).
-  const std::vector<int64_t> global = {64, 4099};
-  const int64_t first = global[0] * 3 / 8;
-  for (const Split s : splits()) {
-    Job job(s);
-    msa::Box box = msa::block_along(global, 0, job.size, job.rank);
-    if (job.producer && job.size > 1) {
-      const std::vector<int64_t> rest = {global[0] - first, global[1]};
-      box = job.rank == 0 ? msa::Box::of({0, 0}, {first, global[1]})
-                          : msa::block_along(rest, 1, job.size - 1, job.rank - 1);
-      if (job.rank > 0) box.start[0] += first;
+  // Narrow rows make the unpacked parts small enough to travel with their
+  // header in one message.
+  for (const int64_t width : {4099, 515}) {
+    const std::vector<int64_t> global = {64, width};
+    const int64_t first = global[0] * 3 / 8;
+    auto box_of = [&](bool producer, int size, int rank) {
+      msa::Box box = msa::block_along(global, 0, size, rank);
+      if (producer && size > 1) {
+        const std::vector<int64_t> rest = {global[0] - first, global[1]};
+        box = rank == 0 ? msa::Box::of({0, 0}, {first, global[1]}) : msa::block_along(rest, 1, size - 1, rank - 1);
+        if (rank > 0) box.start[0] += first;
+      }
+      return box;
+    };
+    for (const Split s : splits()) {
+      Job job(s);
+      const msa::Box mine = box_of(job.producer, job.size, job.rank);
+      const int steps = 4;
+      const auto stats = stream_holding_frames(job, "mixed" + std::to_string(width), global,
+                                               msa::Decomposition::of(global, mine), steps);
+      if (job.producer || s.producers == 1) continue;
+      // What this consumer must have received in place (the part from
+      // producer rank 0, where it is 32 KiB or more and not all of the box)
+      // and unpacked (parts narrower than the box).
+      int64_t in_place = 0, unpacked = 0;
+      for (int p = 0; p < s.producers; ++p) {
+        const msa::Box part = box_of(true, s.producers, p).intersect(mine);
+        if (part.empty()) continue;
+        const int64_t bytes = steps * part.volume() * 8;
+        // (A part that is all of the box is the frame itself: nothing to land in.)
+        if (p == 0 && part != mine && part.volume() * 8 >= 32 * 1024) in_place += bytes;
+        if (part.count[1] < mine.count[1]) unpacked += bytes;
+      }
+      EXPECT_GE(stats.bytes_in_place, in_place) << "width " << width << ", consumer rank " << job.rank;
+      EXPECT_LE(stats.bytes_in_place, stats.bytes_received - unpacked) << "width " << width;
     }
-    stream_holding_frames(job, "mixed", global, msa::Decomposition::of(global, box), 4);
   }
 }
 
@@ -418,6 +449,38 @@ TEST(Channel, NoPeerAtOpenIsAnErrorAfterTheTimeout) {
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_GE(waited, 1.0);
     EXPECT_LT(waited, 10.0);
+  }
+}
+
+TEST(Channel, AnOlderWireFormatIsAnErrorAtOpen) {
+  // Consumer rank 0 answers the open handshake as a build before wire
+  // format 2 did (no "wire" key): the producer ranks refuse at open.
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = decomposition(job, {8});
+    if (job.producer) {
+      try {
+        job.channel("old").decomposition(d).open_timeout(20).open<double>();
+        ADD_FAILURE() << "open accepted an older wire format";
+      } catch (const msa::ChannelError& e) {
+        EXPECT_NE(std::string(e.what()).find("wire format 2, the consumer reads format 1"), std::string::npos)
+            << e.what();
+      }
+    } else if (job.rank == 0) {
+      const MPI_Comm inter = job.session->component_bridge("booster");
+      const int tag = msa::detail::channel_tag_base("old");  // + 0: the hello
+      const std::string hello = R"({"component":"cluster","producer":false,"type":"double","global":[8],)"
+                                R"("boxes":[{"start":[0],"count":[8]}],"engine":"mpi","token":0})";
+      MPI_Send(hello.data(), static_cast<int>(hello.size()), MPI_CHAR, 0, tag, inter);
+      MPI_Status status;
+      MPI_Probe(0, tag, inter, &status);
+      int count = 0;
+      MPI_Get_count(&status, MPI_CHAR, &count);
+      std::string theirs(static_cast<std::size_t>(count), '\0');
+      MPI_Recv(theirs.data(), count, MPI_CHAR, 0, tag, inter, MPI_STATUS_IGNORE);
+      EXPECT_NE(theirs.find("\"wire\":2"), std::string::npos) << theirs;
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
   }
 }
 

@@ -63,7 +63,7 @@ std::unique_ptr<msa::Session> session_for(const std::string& layout) {
 constexpr int kStreamBuffers = 8;
 
 // A touched buffer of `bytes`; with `huge`, on 2 MiB boundaries and asking
-// for transparent huge pages, as the channel's own buffers of 2 MiB or more.
+// for transparent huge pages, as the channel's own buffers of 1 MiB or more.
 struct RawBuffer {
   RawBuffer(std::size_t bytes, bool huge) {
     const std::size_t align = huge ? std::size_t{2} << 20 : 64;
@@ -258,9 +258,9 @@ void one_to_one(Env& env) {
       const int iterations = static_cast<int>(
           std::clamp<std::size_t>((env.quick ? std::size_t{64} << 20 : std::size_t{512} << 20) / per_round, 2, 200));
       std::vector<double> raw, raw_rotating, raw_huge, msa, msa_zero;
-      const bool large = bytes >= (std::size_t{64} << 10);  // zero copy applies to these
+      const bool large = bytes >= (std::size_t{32} << 10);  // zero copy applies to these
       const bool goal_size = bytes >= (std::size_t{1} << 20);
-      const bool huge = bytes >= (std::size_t{2} << 20);  // the channel's buffers use huge pages
+      const bool huge = bytes >= (std::size_t{1} << 20);  // the channel's buffers use huge pages
       for (int r = 0; r < repeats; ++r) {
         const std::string id = std::to_string(bytes) + "-" + std::to_string(r);
         raw.push_back(raw_bandwidth(pair, me, bytes, window, iterations));

@@ -100,6 +100,9 @@ struct ChannelStats {
   int64_t steps_received = 0;  ///< frames returned by get() (consumer)
   int64_t bytes_sent = 0;      ///< payload bytes this rank sent
   int64_t bytes_received = 0;  ///< payload bytes this rank received
+  /// Of those, bytes received straight into frames, not unpacked (consumer,
+  /// mpi engine: parts of 32 KiB or more that are one run of the box).
+  int64_t bytes_in_place = 0;
   /// Time put() spent waiting for the consumer: for room, or to take a step
   /// sent from the view (producer).
   double put_blocked_s = 0;

@@ -111,6 +111,9 @@ struct WireHeader {
 };
 static_assert(sizeof(WireHeader) == 64, "the header is 64 bytes");
 constexpr uint64_t kWireMagic = 0x4d53414348414e31ULL;  // "MSACHAN1"
+/// Sent in the open handshake; both sides must agree. 2: payloads of
+/// kSplitBytes = 32 KiB or more travel on their own (1: 64 KiB).
+constexpr int kWireVersion = 2;
 constexpr uint32_t kFlagEnd = 1u;
 constexpr uint32_t kFlagAttributes = 2u;
 constexpr uint32_t kFlagAckOnReceipt = 4u;  // see ChannelPlan::ack_on_receipt

@@ -38,8 +38,10 @@ void check_lazy(int code, F&& context) {
 
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
-// Buffers of sends still in flight when their channel was destroyed without
-// close(): kept until the process ends (see ~MpiProducer).
+// Buffers MPI may still read or write after their channel let them go (sends
+// in flight when a producer is destroyed without close() or gives up on a
+// stuck consumer, a receive under way when a consumer is destroyed): kept
+// until the process ends.
 std::vector<BufferPtr>& orphaned_buffers() {
   static std::vector<BufferPtr> buffers;
   return buffers;
@@ -155,12 +157,14 @@ class MpiProducer final : public Engine {
         ++m_stats.steps_dropped;
         break;
       case kDropOldestThenEnqueue:
+        recycle(std::move(m_pending.front().buffer));
         m_pending.pop_front();
         ++m_stats.steps_dropped;
         enqueue(step, time, attributes, pack);
         break;
       case kClearThenEnqueue:
         m_stats.steps_dropped += static_cast<int64_t>(m_pending.size());
+        for (auto& q : m_pending) recycle(std::move(q.buffer));
         m_pending.clear();
         enqueue(step, time, attributes, pack);
         break;
@@ -204,6 +208,7 @@ class MpiProducer final : public Engine {
       if (d.error) throw stuck_error(d.waiting_for);
       if (d.outcome == kClearThenEnqueue) {
         m_stats.steps_dropped += static_cast<int64_t>(m_pending.size());
+        for (auto& q : m_pending) recycle(std::move(q.buffer));
         m_pending.clear();
       }
       if (d.send_before) send_front();
@@ -255,7 +260,7 @@ class MpiProducer final : public Engine {
     int64_t step;
     double time;
     std::string attributes;
-    BufferPtr buffer;               // [header | payload] per consumer rank at m_offset
+    BufferPtr buffer;  // [header | payload] per consumer rank at m_offset; null if none (all sent from the view)
     std::vector<char> sent_direct;  // per consumer rank, if any: 1 where send_direct() sent it
   };
   static constexpr std::size_t kNoPart = ~std::size_t{0};
@@ -499,18 +504,23 @@ class MpiProducer final : public Engine {
     std::memcpy(at, &h, sizeof h);
   }
 
-  BufferPtr take_buffer(std::size_t size) {
-    for (auto it = m_free.begin(); it != m_free.end(); ++it)
-      if ((*it)->size() == size) {
-        BufferPtr b = *it;
-        m_free.erase(it);
-        return b;
-      }
-    return std::make_shared<Buffer>(size);
+  // A step's buffer (null when this rank sends nothing), from those whose
+  // sends completed: their pages stay mapped and faulted in.
+  BufferPtr take_buffer() {
+    if (m_step_buffer == 0) return nullptr;
+    if (m_free.empty()) return std::make_shared<Buffer>(m_step_buffer);
+    BufferPtr b = std::move(m_free.back());
+    m_free.pop_back();
+    return b;
+  }
+  // Keeps a step's buffer for a later step: at most as many as can be in use.
+  void recycle(BufferPtr b) {
+    const auto keep = static_cast<std::size_t>(m_plan.window + m_plan.pending_capacity + 1);
+    if (b && b->size() == m_step_buffer && m_free.size() < keep) m_free.push_back(std::move(b));
   }
 
   void enqueue(int64_t step, double time, const std::string& attributes, const ChannelCore::PackFn& pack) {
-    Queued q{step, time, attributes, take_buffer(std::max<std::size_t>(m_step_buffer, 1)), {}};
+    Queued q{step, time, attributes, take_buffer(), {}};
     const uint32_t flags = step_flags(attributes);
     for (int c = 0; c < m_plan.remote_size; ++c) {
       const std::size_t at = m_offset[static_cast<std::size_t>(c)];
@@ -594,7 +604,7 @@ class MpiProducer final : public Engine {
       const std::size_t payload = payload_bytes(c);
       const std::byte* in_place = payload >= kSplitBytes && pack.direct ? pack.direct(c) : nullptr;
       if (!in_place) {
-        if (!q.buffer) q.buffer = take_buffer(std::max<std::size_t>(m_step_buffer, 1));
+        if (!q.buffer) q.buffer = take_buffer();
         write_header(q.buffer->data() + at, step, time, flags, static_cast<uint32_t>(attributes.size()),
                      static_cast<int64_t>(payload));
         if (payload) pack(c, q.buffer->data() + at + sizeof(WireHeader));
@@ -621,8 +631,7 @@ class MpiProducer final : public Engine {
     }
     if (!direct.empty()) ++m_stats.steps_direct;
     m_pending.push_back(std::move(q));
-    send_front();  // attributes and the packed parts
-    for (auto& h : headers) m_inflight.back().buffers.push_back(std::move(h));
+    send_front();                     // attributes and the packed parts
     const double t0 = seconds_now();  // waiting for the consumer to take the step counts as blocked
     Deadline deadline(t0, m_plan.settings.peer_timeout);
     Backoff backoff;
@@ -632,6 +641,10 @@ class MpiProducer final : public Engine {
                  [&] { return fmt::format("channel '{}': send step {}", m_plan.name, step); });
       if (done) break;
       if (deadline.passed()) {
+        // The sends stay with MPI; their headers must outlive them.
+        for (auto& r : direct)
+          if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+        orphaned_buffers().insert(orphaned_buffers().end(), headers.begin(), headers.end());
         throw ChannelError(
             fmt::format("channel '{}': consumer component '{}' did not take step {} within {:.0f} s; "
                         "it is stuck or gone (producer rank {})",
@@ -650,8 +663,7 @@ class MpiProducer final : public Engine {
       check_lazy(MPI_Testall(static_cast<int>(f.requests.size()), f.requests.data(), &done, MPI_STATUSES_IGNORE),
                  [&] { return fmt::format("channel '{}': send completion", m_plan.name); });
       if (!done) break;
-      for (auto& b : f.buffers)
-        if (m_free.size() < 16) m_free.push_back(std::move(b));
+      for (auto& b : f.buffers) recycle(std::move(b));
       f.buffers.clear();
       f.requests.clear();
       if (m_spare.size() < 8) m_spare.push_back(std::move(f));
@@ -675,9 +687,9 @@ class MpiProducer final : public Engine {
   std::vector<InFlight> m_spare;      // emptied InFlights, reused for their capacity
   std::vector<std::size_t> m_offset;  // per consumer rank: its message's place in a step's buffer, or kNoPart
   std::size_t m_step_buffer = 0;      // bytes of a step's buffer
-  std::vector<BufferPtr> m_free;
-  int64_t m_sent = 0;      // steps handed to MPI (the same on every producer rank)
-  int64_t m_consumed = 0;  // leader: steps every consumer rank has acknowledged
+  std::vector<BufferPtr> m_free;      // step buffers whose sends completed
+  int64_t m_sent = 0;                 // steps handed to MPI (the same on every producer rank)
+  int64_t m_consumed = 0;             // leader: steps every consumer rank has acknowledged
   std::vector<int64_t> m_acked;
   std::vector<AckMessage> m_ack_in;
   std::vector<MPI_Request> m_ack_requests;
@@ -707,11 +719,24 @@ class MpiConsumer final : public Engine {
   }
 
   ~MpiConsumer() override {
+    bool open = false;
     for (auto& r : m_requests)
       if (r != MPI_REQUEST_NULL) {
         MPI_Cancel(&r);
-        MPI_Request_free(&r);
+        int done = 0;
+        MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+        if (!done) {
+          MPI_Request_free(&r);
+          open = true;
+        }
       }
+    // A receive already under way cannot be withdrawn, and MPI may still
+    // write into its buffer: keep the buffers until the process ends.
+    if (open) {
+      auto& kept = orphaned_buffers();
+      kept.insert(kept.end(), m_buffers.begin(), m_buffers.end());
+      if (m_frame) kept.push_back(m_frame);
+    }
     for (auto& r : m_ack_requests)
       if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
   }
@@ -750,7 +775,10 @@ class MpiConsumer final : public Engine {
       if ((h.flags & kFlagAttributes) && in.attributes.empty()) in.attributes = receive_attributes(h.attributes_bytes);
       ack_now = ack_now || (h.flags & kFlagAckOnReceipt);
       if (!m_plan.header_only_me) {
-        if (m_frame_offset[i] == kNotInPlace) in.parts.emplace_back(m_sources[i], m_buffers[i]);
+        if (m_frame_offset[i] == kNotInPlace)
+          in.parts.emplace_back(m_sources[i], m_buffers[i]);
+        else
+          m_stats.bytes_in_place += h.payload_bytes;
         m_stats.bytes_received += h.payload_bytes;
       }
     }
