@@ -713,7 +713,6 @@ class MpiConsumer final : public Engine {
                             static_cast<std::size_t>(part.volume()) * plan.element_size >= kSplitBytes;
       m_frame_offset.push_back(in_place ? static_cast<std::size_t>(at) * plan.element_size : kNotInPlace);
       m_headers.push_back(in_place ? std::make_shared<Buffer>(sizeof(WireHeader)) : nullptr);
-      m_any_in_place = m_any_in_place || in_place;
     }
     prefetch();
   }
@@ -823,7 +822,7 @@ class MpiConsumer final : public Engine {
     m_request_source.clear();
     m_request_buffer.clear();
     m_request_payload.clear();
-    if (m_any_in_place) m_frame = m_frames.take(static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size);
+    m_frame.reset();
     for (std::size_t i = 0; i < m_sources.size(); ++i) {
       const int p = m_sources[i];
       const auto payload =
@@ -831,6 +830,8 @@ class MpiConsumer final : public Engine {
               ? 0
               : static_cast<std::size_t>(m_plan.parts[static_cast<std::size_t>(p)].volume()) * m_plan.element_size;
       const bool in_place = m_frame_offset[i] != kNotInPlace;
+      if (in_place && !m_frame)
+        m_frame = m_frames.take(static_cast<std::size_t>(m_plan.my_box.volume()) * m_plan.element_size);
       m_buffers.push_back(in_place ? m_headers[i] : m_pool.take(sizeof(WireHeader) + payload));
       std::byte* data = m_buffers.back()->data();
       const auto what = [&] { return fmt::format("channel '{}': post receive from producer rank {}", m_plan.name, p); };
@@ -967,11 +968,10 @@ class MpiConsumer final : public Engine {
   std::vector<int> m_sources;
   std::vector<std::size_t> m_frame_offset;  // per source: where its payload lands in the frame, or kNotInPlace
   std::vector<BufferPtr> m_headers;         // per source received in place: its header's buffer
-  bool m_any_in_place = false;
-  std::vector<BufferPtr> m_buffers;  // per source: [header | payload], or the header alone
-  BufferPool m_pool{8};              // receive buffers
-  BufferPool m_frames{4};            // frames parts land in
-  BufferPtr m_frame;                 // the frame of the step being received (see m_frame_offset)
+  std::vector<BufferPtr> m_buffers;         // per source: [header | payload], or the header alone
+  BufferPool m_pool{8};                     // receive buffers
+  BufferPool m_frames{4};                   // frames parts land in
+  BufferPtr m_frame;                        // the frame of the step being received (see m_frame_offset)
   std::vector<MPI_Request> m_requests;
   std::vector<int> m_request_source;         // producer rank of each posted receive
   std::vector<std::byte*> m_request_buffer;  // where it lands
