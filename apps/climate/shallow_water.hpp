@@ -33,9 +33,12 @@ struct Config {
   /// Laplacian viscosity on u and v (m^2/s); < 0: 0.01 dx dy / dt, enough to
   /// keep grid-scale noise from growing in long runs. Mass is not affected.
   double viscosity = -1;
-  /// How a stage sweeps the grid: "rows" (chunks of rows, terms kept in cache;
-  /// for CPUs), "points" (a thread per point; for GPUs) or "auto" (by where
-  /// Kokkos runs kernels). Both give the same fields.
+  /// How a stage sweeps the grid: "rows" (chunks of rows in strips of
+  /// columns, vectors of 8 points, terms kept in cache; for CPUs), "points" (a
+  /// thread per point; for GPUs) or "auto" (by where Kokkos runs kernels).
+  /// Both give the same fields. "rows" exists in CPU-only builds with GCC 12
+  /// or later or Clang (see row_sweep_available()); elsewhere "auto" is
+  /// "points" and "rows" a ConfigError.
   std::string sweep = "auto";
   /// "rows" sweep: chunks of rows swept independently (in parallel on
   /// threaded backends); 0: one per thread Kokkos runs.
@@ -48,12 +51,16 @@ struct Config {
   void validate(int ranks) const;
 };
 
+/// Whether this build has the "rows" sweep (Config::sweep).
+bool row_sweep_available();
+
 /// The grid and physics the analysis needs, from a model configuration.
 Grid grid_of(const Config& config);
 
 /// Fields: state(0|1|2, row, column) = h, u, v; rows 0 and n+1, columns 0
-/// and nx+1 are halos. Rows are padded so that column 1 starts a cache line
-/// (aligned vector loads along rows); hence the strided layout.
+/// and nx+1 are halos. Rows are padded so that column 1 starts a cache line,
+/// with a few lines before and after (whole-line vector loads along rows);
+/// hence the strided layout.
 using Fields = Kokkos::View<double***, Kokkos::LayoutStride>;
 enum Field : int { H = 0, U = 1, V = 2 };
 
@@ -108,7 +115,7 @@ class Model {
   // as (chunk, ring slot, term, column) or (0, row, term, column); see stage().
   using Terms = Kokkos::View<double****, Kokkos::LayoutStride>;
   Terms m_terms;
-  bool m_sweep_rows = true;
+  bool m_sweep_rows = false;  // set by the constructor
   // The rows a halo exchange sends and receives, (low | high, field, column),
   // and their host copies for MPI; allocated once when there are neighbours.
   using HaloRows = Kokkos::View<double***, Kokkos::LayoutRight>;
