@@ -192,9 +192,6 @@ KOKKOS_FORCEINLINE_FUNCTION void update_point(const Physics& p, const UpdateRows
                            fx_s[i], fx_s[i + 1], fx[i], fx[i + 1], be_s[i], be[i]);
 }
 
-/// Input, base and output rows the CPU sweep asks for this many rows ahead.
-constexpr int64_t kAhead = 2;
-
 #ifdef CLIMATE_ROW_SWEEP
 // The CPU sweep works on blocks of kLine columns, 1 + kLine b .. kLine (b + 1),
 // each a whole cache line, as vectors of the compiler (one AVX-512 register
@@ -210,6 +207,9 @@ static_assert(kLine == 8, "Blocks::w() and e() pick lanes of 8");
 /// rows it reuses stay in the level-1 cache (1024 x 1024: 8.5-9 ns per point
 /// and step, against 11.3 sweeping whole rows, whose 25 row streams spill it).
 constexpr int64_t kStrip = 32;
+
+/// Input, base and output rows the CPU sweep asks for this many rows ahead.
+constexpr int64_t kAhead = 2;
 
 // Asks for the cache line at `ptr` ahead of its use.
 #define CLIMATE_PREFETCH(ptr, for_write) __builtin_prefetch((ptr), (for_write), 3)
