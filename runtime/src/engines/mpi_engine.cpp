@@ -150,6 +150,7 @@ class MpiProducer final : public Engine {
         m_direct_end = seconds_now();
         m_direct_took = m_direct_end - start;
       }
+      if (m_leader && !in_place) poll_acks(false);
       return;
     }
     switch (d.outcome) {
@@ -174,6 +175,9 @@ class MpiProducer final : public Engine {
     }
     for (int i = 0; i < d.send_after; ++i) send_front();
     reap();
+    // The consumer's acks, once the step is with MPI: off the path of a step
+    // that a consumer waits for (a ping-pong of small steps: 0.1-0.5 us).
+    if (m_leader && !in_place) poll_acks(false);
   }
 
   std::optional<Incoming> get() override {
@@ -332,7 +336,10 @@ class MpiProducer final : public Engine {
   // was called.
   Decision decide(bool in_place, double start) {
     Decision d;
-    poll_acks(false);
+    // For steps that cannot go from the caller's view, the acks that came
+    // since the last put() were taken in at its end (see put()); only a full
+    // window or queue needs the latest count before such a step is sent.
+    if (in_place) poll_acks(false);
     if (!m_pending.empty() || !window_free() || m_consumer_bound) poll_acks();
     if (m_detached) {  // nobody is listening: drop everything
       d.outcome = kDropNew;
