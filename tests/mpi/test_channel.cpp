@@ -506,6 +506,39 @@ TEST(Channel, StuckConsumerIsAnErrorNotAHang) {
   }
 }
 
+// With zero_copy a put() waits until the step has left the caller's view:
+// when the consumer stops taking steps, that wait ends in an error too, on
+// every producer rank (those whose rows one consumer holds send them from the
+// view, the others pack them), and the sends it leaves with MPI, which the
+// Session drains at its end, still find the view's memory.
+TEST(Channel, StuckConsumerOfZeroCopyStepsIsAnErrorNotAHang) {
+  const std::vector<int64_t> global = {4, 40000};  // 1.28 MB of doubles, parts above the split size
+  for (const Split s : splits()) {
+    Job job(s);
+    const auto d = msa::Decomposition::of(global, msa::block_along(global, 0, job.size, job.rank));
+    auto ch = job.channel("stuck-zero-copy").decomposition(d).zero_copy().peer_timeout(1).open<double>();
+    if (job.producer) {
+      Kokkos::View<double**, Kokkos::LayoutRight> v("v", static_cast<std::size_t>(d.box.count[0]), 40000);
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        for (int step = 0; step < 8; ++step) ch.put(step, 0, v);
+        ADD_FAILURE() << "put did not give up";
+      } catch (const msa::ChannelError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("consumer component 'cluster'"), std::string::npos) << what;
+        EXPECT_NE(what.find("it is stuck or gone"), std::string::npos) << what;
+        if (s.producers == 1 && s.consumers == 1) {
+          EXPECT_NE(what.find("did not take step 1 within 1 s"), std::string::npos) << what;
+        }
+      }
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_GE(waited, 0.9);
+      EXPECT_LT(waited, 30.0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);  // the consumer never asks for a step
+  }
+}
+
 TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
   for (const Split s : splits()) {
     Job job(s);

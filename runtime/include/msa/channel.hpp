@@ -194,10 +194,14 @@ class ChannelCore {
   virtual const std::vector<Box>& parts() const = 0;
   /// How an engine gets this rank's part for consumer rank `c`: `pack` copies
   /// it into contiguous host memory; `direct` returns it in place when it
-  /// already is contiguous host memory (else nullptr), for zero-copy sends.
+  /// already is contiguous host memory (else nullptr), for zero-copy sends;
+  /// `keep` returns a handle that keeps the view's memory allocated (a copy
+  /// of the view), for a send from it that MPI may still read after put()
+  /// has given up on it.
   struct PackFn {
     std::function<void(int consumer, std::byte* dst)> pack;
     std::function<const std::byte*(int consumer)> direct;
+    std::function<std::shared_ptr<void>()> keep;
     void operator()(int consumer, std::byte* dst) const { pack(consumer, dst); }
   };
   virtual void put(int64_t step, double time, const Attributes& attributes, const PackFn& pack) = 0;
@@ -230,7 +234,11 @@ class Channel {
   /// Returns once the data is copied or handed to MPI; with a full queue it
   /// applies the channel's policy. Under `block` while the consumer sets the
   /// pace, and with zero_copy, a large contiguous step is sent from `view`
-  /// and put() returns once MPI is done with it. Not thread-safe.
+  /// and put() returns once MPI is done with it; if the consumer does not take
+  /// it within peer_timeout, put() throws and keeps a copy of `view` (its
+  /// memory stays allocated until the process ends, since MPI may still read
+  /// it; the memory of an unmanaged view is the caller's to keep). Not
+  /// thread-safe.
   template <class View>
   void put(int64_t step, double time, const View& view, const Attributes& attributes = {}) {
     static_assert(Kokkos::is_view<View>::value, "put() takes a Kokkos::View");
@@ -256,6 +264,7 @@ class Channel {
       }
       return nullptr;
     };
+    source.keep = [s = &src]() -> std::shared_ptr<void> { return std::make_shared<View>(*s->view); };
     m_core->put(step, time, attributes, source);
   }
 

@@ -38,13 +38,14 @@ void check_lazy(int code, F&& context) {
 
 constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 
-// Buffers MPI may still read or write after their channel let them go (sends
-// in flight when a producer is destroyed without close() or gives up on a
-// stuck consumer, a receive under way when a consumer is destroyed): kept
-// until the process ends.
-std::vector<BufferPtr>& orphaned_buffers() {
-  static std::vector<BufferPtr> buffers;
-  return buffers;
+// Memory MPI may still read or write after its channel let it go (sends in
+// flight when a producer is destroyed without close() or gives up on a stuck
+// consumer, including the caller's view a step went from; a receive under
+// way when a consumer is destroyed): kept until the process ends, and never
+// released (a view released after Kokkos::finalize() is an error).
+std::vector<std::shared_ptr<void>>& orphaned_buffers() {
+  static auto* kept = new std::vector<std::shared_ptr<void>>();
+  return *kept;
 }
 
 /// Consumer -> producer rank 0: steps finished with (or kDetached), and the
@@ -642,23 +643,33 @@ class MpiProducer final : public Engine {
     const double t0 = seconds_now();  // waiting for the consumer to take the step counts as blocked
     Deadline deadline(t0, m_plan.settings.peer_timeout);
     Backoff backoff;
-    int done = 0;
+    int done = 0, gave_up = 0;
     while (!done) {
       check_lazy(MPI_Testall(static_cast<int>(direct.size()), direct.data(), &done, MPI_STATUSES_IGNORE),
                  [&] { return fmt::format("channel '{}': send step {}", m_plan.name, step); });
       if (done) break;
       if (deadline.passed()) {
-        // The sends stay with MPI; their headers must outlive them.
+        // The sends stay with MPI; their headers and the caller's view must
+        // outlive them.
         for (auto& r : direct)
           if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
         orphaned_buffers().insert(orphaned_buffers().end(), headers.begin(), headers.end());
-        throw ChannelError(
-            fmt::format("channel '{}': consumer component '{}' did not take step {} within {:.0f} s; "
-                        "it is stuck or gone (producer rank {})",
-                        m_plan.name, m_plan.peer, step, m_plan.settings.peer_timeout, m_plan.my_rank));
+        if (pack.keep) orphaned_buffers().push_back(pack.keep());
+        gave_up = 1;
+        break;
       }
       backoff.pause();
     }
+    // put() is collective: when one producer rank gives up, all do, or the
+    // others would wait for it in the next put().
+    if (m_plan.local_size > 1)
+      check_lazy(MPI_Allreduce(MPI_IN_PLACE, &gave_up, 1, MPI_INT, MPI_MAX, m_plan.local),
+                 [&] { return fmt::format("channel '{}': send step {}", m_plan.name, step); });
+    if (gave_up)
+      throw ChannelError(
+          fmt::format("channel '{}': consumer component '{}' did not take step {} within {:.0f} s; "
+                      "it is stuck or gone (producer rank {}, or another producer rank)",
+                      m_plan.name, m_plan.peer, step, m_plan.settings.peer_timeout, m_plan.my_rank));
     m_stats.put_blocked_s += seconds_now() - t0;
   }
 
