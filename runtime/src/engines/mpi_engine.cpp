@@ -43,7 +43,7 @@ constexpr int64_t kDetached = -1;  // ack value: the consumer closed early
 // consumer, including the caller's view a step went from; a receive under
 // way when a consumer is destroyed): kept until the process ends, and never
 // released (a view released after Kokkos::finalize() is an error).
-std::vector<std::shared_ptr<void>>& orphaned_buffers() {
+std::vector<std::shared_ptr<void>>& orphaned_memory() {
   static auto* kept = new std::vector<std::shared_ptr<void>>();
   return *kept;
 }
@@ -112,7 +112,7 @@ class MpiProducer final : public Engine {
             open = true;
           }
         }
-      if (open) orphaned_buffers().insert(orphaned_buffers().end(), f.buffers.begin(), f.buffers.end());
+      if (open) orphaned_memory().insert(orphaned_memory().end(), f.buffers.begin(), f.buffers.end());
     }
   }
 
@@ -653,8 +653,8 @@ class MpiProducer final : public Engine {
         // outlive them.
         for (auto& r : direct)
           if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-        orphaned_buffers().insert(orphaned_buffers().end(), headers.begin(), headers.end());
-        if (pack.keep) orphaned_buffers().push_back(pack.keep());
+        orphaned_memory().insert(orphaned_memory().end(), headers.begin(), headers.end());
+        if (pack.keep) orphaned_memory().push_back(pack.keep());
         gave_up = 1;
         break;
       }
@@ -750,7 +750,7 @@ class MpiConsumer final : public Engine {
     // A receive already under way cannot be withdrawn, and MPI may still
     // write into its buffer: keep the buffers until the process ends.
     if (open) {
-      auto& kept = orphaned_buffers();
+      auto& kept = orphaned_memory();
       kept.insert(kept.end(), m_buffers.begin(), m_buffers.end());
       if (m_frame) kept.push_back(m_frame);
     }
