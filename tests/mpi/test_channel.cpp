@@ -558,17 +558,18 @@ TEST(Channel, SilentProducerIsAnErrorOnTheConsumer) {
   }
 }
 
-// Steps of 8 x 2048 doubles per producer rank (128 KiB: above the split
-// size), each producer's box inside one consumer's box (consumer c gets the
-// producers' boxes [c P / C, (c + 1) P / C), empty when there are more
-// consumers), so that a producer's step can go from its view.
+// Steps of 8 x `cols` doubles per producer rank (by default 2048: 128 KiB,
+// above the split size), each producer's box inside one consumer's box
+// (consumer c gets the producers' boxes [c P / C, (c + 1) P / C), empty when
+// there are more consumers), so that a producer's step can go from its view.
 struct InsideOneConsumer {
-  static constexpr int64_t rows = 8, cols = 2048;
+  static constexpr int64_t rows = 8;
+  int64_t cols;
   std::vector<int64_t> global;
   msa::Box box;
   msa::Decomposition d;
 
-  InsideOneConsumer(const Job& job, Split s) : global{rows * s.producers, cols} {
+  InsideOneConsumer(const Job& job, Split s, int64_t columns = 2048) : cols(columns), global{rows * s.producers, cols} {
     if (job.producer) {
       box = msa::Box::of({rows * job.rank, 0}, {rows, cols});
     } else {
@@ -629,6 +630,43 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
       }
       EXPECT_EQ(wrong, 0);
       EXPECT_EQ(seen, first + second);
+      ch.close();
+    }
+  }
+}
+
+TEST(Channel, BlockSendsFromTheViewWhenTheProducerDoesNothingElse) {
+  // The producer puts one ready-made view of 512 KiB again and again, and
+  // its queue is deep enough never to fill: a copy in put() would overlap no
+  // work of the producer's, so the steps go from the view once the consumer
+  // has finished one (the first ones, which fault in fresh pages, may take
+  // a while).
+  const int steps = 40;
+  for (const Split s : splits()) {
+    Job job(s);
+    const InsideOneConsumer g(job, s, 8192);
+    auto ch = job.channel("idle").decomposition(g.d).queue_depth(steps + 4).open<double>();
+    if (job.producer) {
+      const auto v = g.view();
+      g.fill(v, 0);
+      for (int step = 0; step < steps; ++step) ch.put(step, 0, v);
+      ch.close();
+      EXPECT_EQ(ch.stats().steps_sent, steps);
+      // Only 1 -> 1 has a core per rank here: with more ranks than cores, a
+      // rank that loses its core between two put()s looks busy.
+      if (s.producers == 1 && s.consumers == 1) {
+        EXPECT_GE(ch.stats().steps_direct, steps / 2) << "put() copied steps no work of the producer's overlaps";
+      }
+    } else {
+      int seen = 0;
+      int64_t wrong = 0;
+      while (auto f = ch.get()) {
+        EXPECT_EQ(f->step(), seen);
+        wrong += g.wrong(*f, 0);
+        ++seen;
+      }
+      EXPECT_EQ(wrong, 0);
+      EXPECT_EQ(seen, steps);
       ch.close();
     }
   }

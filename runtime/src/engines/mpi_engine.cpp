@@ -147,10 +147,7 @@ class MpiProducer final : public Engine {
       send_direct(step, time, attributes, pack);
       for (int i = 1; i < d.send_after; ++i) send_front();
       reap();
-      if (in_place) {
-        m_direct_end = seconds_now();
-        m_direct_took = m_direct_end - start;
-      }
+      if (in_place) note_put_end(start);
       if (m_leader && !in_place) poll_acks(false);
       return;
     }
@@ -176,6 +173,7 @@ class MpiProducer final : public Engine {
     }
     for (int i = 0; i < d.send_after; ++i) send_front();
     reap();
+    if (in_place) note_put_end(start);
     // The consumer's acks, once the step is with MPI: off the path of a step
     // that a consumer waits for (a ping-pong of small steps: 0.1-0.5 us).
     if (m_leader && !in_place) poll_acks(false);
@@ -269,6 +267,10 @@ class MpiProducer final : public Engine {
     std::vector<char> sent_direct;  // per consumer rank, if any: 1 where send_direct() sent it
   };
   static constexpr std::size_t kNoPart = ~std::size_t{0};
+  // Under `block`, a producer whose time between put()s is less than this
+  // share of a put()'s time does nothing else: its steps go from the view.
+  static constexpr double kIdleShare = 0.1;
+  static constexpr int kIdleMisses = 3;
   static constexpr std::size_t kLineBytes = 64;
 
   std::size_t payload_bytes(int consumer) const {
@@ -374,18 +376,31 @@ class MpiProducer final : public Engine {
         // the transfer. The producer sets the pace again when the consumer
         // already waits at the start of a put() and the producer worked
         // longer since the last put() than that put() took: copying then
-        // lets the transfer overlap that work. With acknowledgements on
-        // receipt (a budget of fewer than 3 steps) they do not tell that a
-        // consumer waits, so steps are copied.
+        // lets the transfer overlap that work. A producer that does hardly
+        // anything between its put()s (less than kIdleShare of the last
+        // put()'s time) has no work for a copy to overlap either: the copy
+        // would only compete with the transfer for memory bandwidth (on a
+        // machine whose memcpy is no faster than the transfer, a stream of
+        // 8 or 32 MiB steps got 0.3-0.9 of raw MPI), so it sends from the
+        // view from its second step on (unless the wait below gave up on the
+        // consumer kIdleMisses times in a row: it reads other steps first).
+        // With
+        // acknowledgements on receipt (a
+        // budget of fewer than 3 steps) they do not tell that a consumer
+        // waits, so steps are copied.
         const bool may_direct = in_place && !m_plan.ack_on_receipt;
         if (may_direct) note_consumer_progress();
-        if (!may_direct || (m_consumer_bound && m_consumed == m_sent && start - m_direct_end > m_direct_took))
+        if (!may_direct || (m_consumer_bound && m_consumed == m_sent && start - m_put_end > m_put_took))
           m_consumer_bound = false;
+        else if (!m_consumer_bound && m_idle_misses < kIdleMisses && m_consumer_step > 0 &&
+                 start - m_put_end < kIdleShare * m_put_took)
+          m_consumer_bound = true;
         if (!room && may_direct) m_consumer_bound = true;
         auto straight = [&] { return pending == 0 && can_send() && m_consumed == sent; };
         if (m_consumer_bound ? straight() : room) {
           d.direct = m_consumer_bound ? 1 : 0;
           d.outcome = kEnqueue;
+          if (d.direct) m_idle_misses = 0;
           break;
         }
         // Waiting to send from the view where a copy would find room has a
@@ -409,6 +424,7 @@ class MpiProducer final : public Engine {
             if (has_room()) break;
           } else if (straight()) {
             d.direct = 1;
+            m_idle_misses = 0;
             break;
           } else if (d.send_before > 0) {
             d.outcome = kRetry;  // the consumer needs those before it can finish with them
@@ -416,6 +432,7 @@ class MpiProducer final : public Engine {
             return d;
           } else if (has_room() && seconds_now() - progress_at > grace()) {
             m_consumer_bound = false;
+            ++m_idle_misses;
             break;
           }
           if (deadline.passed()) {
@@ -471,6 +488,13 @@ class MpiProducer final : public Engine {
       ++sent;
     }
     return d;
+  }
+
+  // Leader: a put() of a step that may go from the caller's view, called at
+  // `start`, returns now.
+  void note_put_end(double start) {
+    m_put_end = seconds_now();
+    m_put_took = m_put_end - start;
   }
 
   // Leader: when the consumer has finished more steps since the last call,
@@ -695,8 +719,9 @@ class MpiProducer final : public Engine {
   bool m_detached = false;
   std::vector<int> m_large_parts;  // consumer ranks whose part may go from the caller's view (kSplitBytes or more)
   bool m_consumer_bound = false;   // leader, policy block: see decide()
-  double m_direct_end = 0;         // leader: when the last put() from the caller's view returned
-  double m_direct_took = 0;        // and how long it took
+  int m_idle_misses = 0;           // leader: waits for the consumer given up on since a step went from the view
+  double m_put_end = 0;            // leader: when the last put() of a step that may go from the view returned
+  double m_put_took = 0;           // and how long it took
   double m_consumer_step = 0;      // leader: seconds per step the consumer took lately (0: not known)
   int64_t m_seen_consumed = 0;     // the count of finished steps at m_seen_time
   double m_seen_time = 0;
