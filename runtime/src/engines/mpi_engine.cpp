@@ -270,7 +270,7 @@ class MpiProducer final : public Engine {
   // Under `block`, a producer whose time between put()s is less than this
   // share of a put()'s time does nothing else: its steps go from the view.
   static constexpr double kIdleShare = 0.1;
-  static constexpr int kIdleMisses = 3;
+  static constexpr int kIdleMaxMisses = 10;
   static constexpr std::size_t kLineBytes = 64;
 
   std::size_t payload_bytes(int consumer) const {
@@ -382,19 +382,25 @@ class MpiProducer final : public Engine {
         // would only compete with the transfer for memory bandwidth (on a
         // machine whose memcpy is no faster than the transfer, a stream of
         // 8 or 32 MiB steps got 0.3-0.9 of raw MPI), so it sends from the
-        // view from its second step on (unless the wait below gave up on the
-        // consumer kIdleMisses times in a row: it reads other steps first).
-        // With
-        // acknowledgements on receipt (a
-        // budget of fewer than 3 steps) they do not tell that a consumer
-        // waits, so steps are copied.
+        // view from its second step on. When the wait below gives up on the
+        // consumer (it reads other steps first, or it was slow for a while,
+        // as over the first steps that fault in fresh pages), the next
+        // 2^misses put()s copy before it tries again (misses in a row, at
+        // most 2^10 put()s): a transient slowdown does not turn this off for
+        // good, and a consumer that always reads other steps first costs a
+        // wait only now and then. With acknowledgements on receipt (a budget
+        // of fewer than 3 steps) they do not tell that a consumer waits, so
+        // steps are copied.
         const bool may_direct = in_place && !m_plan.ack_on_receipt;
         if (may_direct) note_consumer_progress();
         if (!may_direct || (m_consumer_bound && m_consumed == m_sent && start - m_put_end > m_put_took))
           m_consumer_bound = false;
-        else if (!m_consumer_bound && m_idle_misses < kIdleMisses && m_consumer_step > 0 &&
-                 start - m_put_end < kIdleShare * m_put_took)
-          m_consumer_bound = true;
+        else if (!m_consumer_bound && m_consumer_step > 0 && start - m_put_end < kIdleShare * m_put_took) {
+          if (m_idle_skip > 0)
+            --m_idle_skip;
+          else
+            m_consumer_bound = true;
+        }
         if (!room && may_direct) m_consumer_bound = true;
         auto straight = [&] { return pending == 0 && can_send() && m_consumed == sent; };
         if (m_consumer_bound ? straight() : room) {
@@ -432,7 +438,8 @@ class MpiProducer final : public Engine {
             return d;
           } else if (has_room() && seconds_now() - progress_at > grace()) {
             m_consumer_bound = false;
-            ++m_idle_misses;
+            m_idle_misses = std::min(m_idle_misses + 1, kIdleMaxMisses);
+            m_idle_skip = int64_t{1} << m_idle_misses;
             break;
           }
           if (deadline.passed()) {
@@ -720,6 +727,7 @@ class MpiProducer final : public Engine {
   std::vector<int> m_large_parts;  // consumer ranks whose part may go from the caller's view (kSplitBytes or more)
   bool m_consumer_bound = false;   // leader, policy block: see decide()
   int m_idle_misses = 0;           // leader: waits for the consumer given up on since a step went from the view
+  int64_t m_idle_skip = 0;         // and idle put()s to go before the next try (see decide())
   double m_put_end = 0;            // leader: when the last put() of a step that may go from the view returned
   double m_put_took = 0;           // and how long it took
   double m_consumer_step = 0;      // leader: seconds per step the consumer took lately (0: not known)
