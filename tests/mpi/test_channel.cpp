@@ -771,9 +771,7 @@ void read_in_another_order(bool work_between) {
 
 TEST(Channel, BlockTakesStepsReadInAnotherOrderThanPut) { read_in_another_order(true); }
 
-TEST(Channel, BlockTakesStepsReadInAnotherOrderFromAProducerThatDoesNothingElse) {
-  read_in_another_order(false);
-}
+TEST(Channel, BlockTakesStepsReadInAnotherOrderFromAProducerThatDoesNothingElse) { read_in_another_order(false); }
 
 // Runs 20 steps against a consumer that takes 30 ms per step and, with
 // `late`, starts only after the producer has put all 20 (which makes the
