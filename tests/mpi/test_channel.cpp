@@ -617,9 +617,23 @@ TEST(Channel, BlockSendsFromTheViewWhileTheConsumerSetsThePace) {
         Kokkos::deep_copy(v, -1.0);
       }
       ch.close();
-      EXPECT_GE(direct_first, 5) << "a full queue: steps go from the view";
-      EXPECT_LE(ch.stats().steps_direct - direct_first, 1) << "the producer sets the pace: put() copies again";
       EXPECT_EQ(ch.stats().steps_sent, first + second);
+      // Who sets the pace is read from timing: asserted only with a core per
+      // rank. With more ranks than cores (6 or 8 here, under ASan) a consumer
+      // rank that waits for a core looks stuck for a while and put() copies
+      // (one CI run: 0 steps from the view at 5 -> 3); the data checks above
+      // and below hold either way, and ZeroCopyLargeSteps sends M x N steps
+      // from the view deterministically.
+      if (static_cast<unsigned>(world_size()) <= std::thread::hardware_concurrency()) {
+        EXPECT_GE(direct_first, 5) << "a full queue: steps go from the view";
+        EXPECT_LE(ch.stats().steps_direct - direct_first, 1) << "the producer sets the pace: put() copies again";
+      } else {
+        std::printf(
+            "[ info     ] %d -> %d, producer rank %d: %lld of the first %d steps and %lld of the last %d went "
+            "from the view\n",
+            s.producers, s.consumers, job.rank, static_cast<long long>(direct_first), first,
+            static_cast<long long>(ch.stats().steps_direct - direct_first), second);
+      }
     } else {
       int seen = 0;
       int64_t wrong = 0;
