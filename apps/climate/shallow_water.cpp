@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "msa/comm.hpp"
 #include "msa/error.hpp"
@@ -211,6 +212,11 @@ constexpr int64_t kStrip = 32;
 /// Input, base and output rows the CPU sweep asks for this many rows ahead.
 constexpr int64_t kAhead = 2;
 
+// The lambdas a row's blocks are computed in: inlined where they are called,
+// else each block costs a call (GCC kept them out of line in the fused step,
+// whose functions are larger: 1.4x slower in cache).
+#define CLIMATE_INLINE_LAMBDA __attribute__((always_inline))
+
 // Asks for the cache line at `ptr` ahead of its use.
 #define CLIMATE_PREFETCH(ptr, for_write) __builtin_prefetch((ptr), (for_write), 3)
 
@@ -287,7 +293,7 @@ KOKKOS_FORCEINLINE_FUNCTION void update_blocks(const Physics& p, const UpdateRow
   };
   {
     Blocks fx(r.above[FX], k0);
-    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) {
+    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) CLIMATE_INLINE_LAMBDA {
       ask_ahead(H, k);
       put_block(r.ho, k, whole, nx,
                 update_h<Base>(p, a, b, load_block(r.h, k), load_block(r.hb, k), fx.at, fx.e(),
@@ -297,7 +303,7 @@ KOKKOS_FORCEINLINE_FUNCTION void update_blocks(const Physics& p, const UpdateRow
   }
   {
     Blocks u(r.u, k0), fy_s(r.below[FY], k0), fy(r.above[FY], k0), be(r.above[BE], k0);
-    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) {
+    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) CLIMATE_INLINE_LAMBDA {
       ask_ahead(U, k);
       put_block(r.uo, k, whole, nx,
                 update_u<Base>(p, a, b, u.w(), u.at, u.e(), load_block(r.us, k), load_block(r.un, k),
@@ -308,7 +314,7 @@ KOKKOS_FORCEINLINE_FUNCTION void update_blocks(const Physics& p, const UpdateRow
   }
   {
     Blocks v(r.v, k0), pv_s(r.below[PV], k0), fx_s(r.below[FX], k0), fx(r.above[FX], k0);
-    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) {
+    for_blocks(nx, k0, k1, [&](int64_t k, bool whole) CLIMATE_INLINE_LAMBDA {
       ask_ahead(V, k);
       put_block(r.vo, k, whole, nx,
                 update_v<Base>(p, a, b, v.w(), v.at, v.e(), load_block(r.vs, k), load_block(r.vn, k),
@@ -382,7 +388,8 @@ Model::Model(const Config& config, MPI_Comm comm) : m_config(config), m_comm(com
   if (m_sweep_rows) {
     const int64_t wanted = m_config.row_chunks > 0 ? m_config.row_chunks : Kokkos::DefaultExecutionSpace::concurrency();
     const auto chunks = static_cast<std::size_t>(std::clamp<int64_t>(wanted, 1, m_rows));
-    m_terms = padded_rows<Terms>("climate::terms", {chunks, 2, TERMS}, cols);
+    m_terms = padded_rows<Terms>("climate::terms", {chunks, 6, TERMS}, cols);
+    m_ring = padded_rows<Terms>("climate::ring", {chunks, 8, 3}, cols);
   } else {
     m_terms = padded_rows<Terms>("climate::terms", {1, rows - 1, TERMS}, cols);
   }
@@ -560,7 +567,157 @@ void Model::stage(const Fields& in, const Fields& base, const Fields& out, doubl
   Kokkos::fence();
 }
 
+// The three stages of a step in one pass over the rows, for CPUs: stage 3
+// of row j reads the stage-2 rows j - 1 .. j + 1, which read the stage-1 rows
+// j - 1 .. j + 2, so a chunk computes, row after row, stage 1 of row j + 2,
+// stage 2 of row j + 1 and stage 3 of row j, and the rows each stage reads are
+// still in cache. The rows stages 1 and 2 compute in that pass live in small
+// rings (m_ring) and never go to memory: of the 24 field arrays a step reads
+// or writes stage by stage, the state crosses memory once each way (stage 3
+// writes it in place, as a stage on its own does); figures in the README. A
+// stage's rows next to another chunk or rank are computed first (stage 1:
+// the first two and last two rows of every chunk; stage 2: the first and
+// last), each followed by the halo exchange the stage would have had, so
+// chunks and ranks meet as they do stage by stage, with the same arithmetic
+// for every point: the fields are bitwise those of the stage-by-stage sweeps.
+// Each stage keeps its terms in ring slots of its own (2 k, 2 k + 1), and
+// every row sets its periodic column halos at once, as exchange_halos()
+// would before the next stage. Rows are swept whole, not in strips: a strip
+// of stage 2 would need stage 1's halo column of a row not finished yet.
+void Model::fused_step(int64_t chunks) const {
+#ifdef CLIMATE_ROW_SWEEP
+  const double rdx = 1.0 / m_config.dx(), rdy = 1.0 / m_config.dy();
+  const Physics physics{m_config.dt, rdx, rdy, rdx * rdx, rdy * rdy, m_config.g, m_config.f, m_config.nu()};
+  const int64_t n = m_rows, columns = m_config.nx, column_blocks = (columns + kLine - 1) / kLine;
+  const Terms terms = m_terms;
+  const Fields s0 = m_state, s1 = m_stage1, s2 = m_stage2;
+  const Terms ring = m_ring;
+  // Row r of field f of what stage k (0, 1) computes, in the chunk of rows
+  // [first, last): the rows computed in the pass (stage 1: first + 2 ..
+  // last - 3, stage 2: first + 1 .. last - 2) live in a ring of 4 per stage
+  // and chunk, never written to memory; the others (and the halo rows) in s1
+  // and s2, where the halo exchanges find them.
+  const auto stage_row = [=] KOKKOS_FUNCTION(int k, int64_t c, int64_t first, int64_t last, int f, int64_t r) {
+    const bool in_ring = k == 0 ? r >= first + 2 && r <= last - 3 : r >= first + 1 && r <= last - 2;
+    if (in_ring) return &ring(c, 4 * k + (r & 3), f, 0);
+    return k == 0 ? &s1(f, r, 0) : &s2(f, r, 0);
+  };
+  // Stage k (0, 1, 2) of row j in chunk c (rows [first, last)), with T(j - 1)
+  // computed first unless the ring holds it (`fresh` false: this stage's last
+  // row in the chunk was j - 1).
+  const auto row = [=] KOKKOS_FUNCTION(int64_t c, auto stage, int64_t first, int64_t last, int64_t j, bool fresh) {
+    constexpr int k = decltype(stage)::value;
+    const Physics p = physics;  // a local: stores through the row pointers cannot alias it
+    const int64_t nx = columns, blocks = column_blocks;
+    const auto in_row = [&](int f, int64_t r) -> const double* {
+      if constexpr (k == 0)
+        return &s0(f, r, 0);
+      else
+        return stage_row(k - 1, c, first, last, f, r);
+    };
+    const auto out_row = [&](int f, int64_t r) -> double* {
+      if constexpr (k == 2)
+        return &s0(f, r, 0);
+      else
+        return stage_row(k, c, first, last, f, r);
+    };
+    const auto terms_of = [&](int64_t r) {
+      const int64_t slot = 2 * k + (r & 1);
+      TermRows t{in_row(H, r),
+                 in_row(U, r),
+                 in_row(V, r),
+                 in_row(H, r + 1),
+                 in_row(U, r + 1),
+                 in_row(V, r + 1),
+                 {&terms(c, slot, FX, 0), &terms(c, slot, BE, 0), &terms(c, slot, FY, 0), &terms(c, slot, PV, 0)},
+                 {}};
+      // Only stage 1 reads rows from memory (the state, asked for ahead).
+      const int64_t next = k == 0 && r + 1 + kAhead <= n + 1 ? r + 1 + kAhead : r + 1;
+      for (int f = 0; f < 3; ++f) t.ahead[f] = in_row(f, next);
+      terms_blocks(p, t, -1, blocks);
+    };
+    for (int64_t t = fresh ? j - 1 : j; t <= j; ++t) terms_of(t);  // one call site: inlined
+    UpdateRows r{};
+    r.h = in_row(H, j), r.u = in_row(U, j), r.v = in_row(V, j);
+    r.us = in_row(U, j - 1), r.vs = in_row(V, j - 1), r.un = in_row(U, j + 1), r.vn = in_row(V, j + 1);
+    for (int t = 0; t < TERMS; ++t) {
+      r.below[t] = &terms(c, 2 * k + ((j - 1) & 1), t, 0);
+      r.above[t] = &terms(c, 2 * k + (j & 1), t, 0);
+    }
+    r.hb = &s0(H, j, 0), r.ub = &s0(U, j, 0), r.vb = &s0(V, j, 0);
+    r.ho = out_row(H, j), r.uo = out_row(U, j), r.vo = out_row(V, j);
+    // The base and output rows are in cache already.
+    for (int f = 0; f < 3; ++f) {
+      r.base_ahead[f] = &s0(f, j, 0);
+      r.out_ahead[f] = out_row(f, j);
+    }
+    // The same coefficients as step()'s stages.
+    if constexpr (k == 0)
+      update_blocks<false>(p, r, 0.0, 1.0, nx, 0, blocks);
+    else if constexpr (k == 1)
+      update_blocks<true>(p, r, 0.75, 0.25, nx, 0, blocks);
+    else
+      update_blocks<true>(p, r, 1.0 / 3.0, 2.0 / 3.0, nx, 0, blocks);
+    for (int f = 0; f < 3; ++f) {
+      double* o = out_row(f, j);
+      o[0] = o[nx];
+      o[nx + 1] = o[1];
+    }
+  };
+  using S1 = std::integral_constant<int, 0>;
+  using S2 = std::integral_constant<int, 1>;
+  using S3 = std::integral_constant<int, 2>;
+  // Chunk c's rows [first, last), at least 4 of them.
+  const auto first_of = [=] KOKKOS_FUNCTION(int64_t c) { return 1 + c * n / chunks; };
+  using Chunks = Kokkos::RangePolicy<>;
+  exchange_halos(m_state);
+  Kokkos::parallel_for(
+      "climate::fused_stage1_edges", Chunks(0, chunks), KOKKOS_LAMBDA(const int64_t c) {
+        const int64_t first = first_of(c), last = first_of(c + 1);
+        row(c, S1{}, first, last, first, true);
+        row(c, S1{}, first, last, first + 1, false);
+        row(c, S1{}, first, last, last - 2, true);
+        row(c, S1{}, first, last, last - 1, false);
+      });
+  Kokkos::fence();
+  exchange_halos(m_stage1);
+  Kokkos::parallel_for(
+      "climate::fused_stage2_edges", Chunks(0, chunks), KOKKOS_LAMBDA(const int64_t c) {
+        const int64_t first = first_of(c), last = first_of(c + 1);
+        row(c, S2{}, first, last, first, true);
+        row(c, S2{}, first, last, last - 1, true);
+      });
+  Kokkos::fence();
+  exchange_halos(m_stage2);
+  Kokkos::parallel_for(
+      "climate::fused_rows", Chunks(0, chunks), KOKKOS_LAMBDA(const int64_t c) {
+        const int64_t first = first_of(c), last = first_of(c + 1);
+        for (int64_t j = first; j < last; ++j) {
+          // Stage 1 of rows first + 2 .. last - 3 and stage 2 of rows
+          // first + 1 .. last - 2: the others were computed above.
+          if (j + 2 <= last - 3) row(c, S1{}, first, last, j + 2, j == first);
+          if (j + 1 <= last - 2) row(c, S2{}, first, last, j + 1, j == first);
+          row(c, S3{}, first, last, j, j == first);
+        }
+      });
+  Kokkos::fence();
+#else
+  (void)chunks;
+  throw msa::ConfigError("climate model: fused stages need the rows sweep, which this build has not");
+#endif
+}
+
 void Model::step() {
+#ifdef CLIMATE_ROW_SWEEP
+  if (m_sweep_rows && m_config.fuse_stages) {
+    const int64_t chunks = std::min<int64_t>(static_cast<int64_t>(m_terms.extent(0)), m_rows / 4);
+    if (chunks >= 1) {
+      fused_step(chunks);
+      ++m_steps;
+      return;
+    }
+  }
+#endif
   // SSP-RK3 (Shu and Osher).
   stage(m_state, m_state, m_stage1, 0.0, 1.0);
   stage(m_stage1, m_state, m_stage2, 0.75, 0.25);

@@ -43,6 +43,11 @@ struct Config {
   /// "rows" sweep: chunks of rows swept independently (in parallel on
   /// threaded backends); 0: one per thread Kokkos runs.
   int64_t row_chunks = 0;
+  /// "rows" sweep: the three stages of a step in one pass over the rows
+  /// (stage 1 two rows ahead of stage 3, so that stage 2 and 3 read what the
+  /// stage before wrote from cache), where every chunk has at least 4 rows;
+  /// false, or fewer rows: stage by stage. Both give the same fields.
+  bool fuse_stages = true;
   double nu() const { return viscosity >= 0 ? viscosity : 0.01 * dx() * dy() / dt; }
 
   double dx() const { return lx / static_cast<double>(nx); }
@@ -103,6 +108,8 @@ class Model {
   // functions; not part of the interface.
   void exchange_halos(const Fields& s) const;
   void stage(const Fields& in, const Fields& base, const Fields& out, double a, double b) const;
+  /// The step with its stages fused (Config::fuse_stages) over `chunks` chunks of at least 4 rows.
+  void fused_step(int64_t chunks) const;
 
  private:
   Config m_config;
@@ -113,8 +120,13 @@ class Model {
   Fields m_state, m_stage1, m_stage2;
   // Per stage: mass fluxes, Bernoulli function and potential vorticity of rows,
   // as (chunk, ring slot, term, column) or (0, row, term, column); see stage().
+  // The "rows" sweep has two ring slots for each of the three stages (slots
+  // 0-1 for a stage on its own; all six in fused_step()).
   using Terms = Kokkos::View<double****, Kokkos::LayoutStride>;
   Terms m_terms;
+  // fused_step()'s rows of stages 1 and 2 computed in its pass, as (chunk,
+  // 4 stage + row % 4, field, column).
+  Terms m_ring;
   bool m_sweep_rows = false;  // set by the constructor
   // The rows a halo exchange sends and receives, (low | high, field, column),
   // and their host copies for MPI; allocated once when there are neighbours.

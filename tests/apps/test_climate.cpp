@@ -128,14 +128,15 @@ TEST(Climate, BalancedJetStaysSteady) {
   EXPECT_LT(dv, 0.01 * c.jet_speed) << "v grew to " << dv << " m/s";
 }
 
-// The CPU sweep (rows, in 1 or several chunks) and the GPU one (a thread per
-// point) are the same arithmetic: identical fields after an eddying jet run,
-// on rows of two strips of the CPU sweep ending in a part-filled block and on
-// rows of a block and one column.
+// The CPU sweep (rows, in 1 or several chunks, its stages fused or one by
+// one) and the GPU one (a thread per point) are the same arithmetic:
+// identical fields after an eddying jet run, on rows of two strips of the CPU
+// sweep ending in a part-filled block and on rows of a block and one column.
+// At 3 ranks (12 rows each) 5 chunks fuse as 3 of 4 rows, the fewest allowed.
 TEST(Climate, RowAndPointSweepsGiveIdenticalFields) {
   if (!climate::row_sweep_available()) GTEST_SKIP() << "this build has the points sweep only";
   for (const int64_t nx : {300, 9}) {
-    auto run = [nx](const std::string& sweep, int64_t chunks, int steps) {
+    auto run = [nx](const std::string& sweep, int64_t chunks, int steps, bool fuse = true) {
       Config c;
       c.nx = nx;
       c.ny = 36;
@@ -143,28 +144,52 @@ TEST(Climate, RowAndPointSweepsGiveIdenticalFields) {
       c.amplitude = 200;  // a strong perturbation, so every term matters
       c.sweep = sweep;
       c.row_chunks = chunks;
+      c.fuse_stages = fuse;
       Model m(c, MPI_COMM_WORLD);
       m.initialise();
       for (int s = 0; s < steps; ++s) m.step();
       return gather_state(m, MPI_COMM_WORLD);
     };
     const auto points = run("points", 0, 60), rows = run("rows", 1, 60), chunked = run("rows", 5, 60);
+    const auto staged = run("rows", 1, 60, false), staged_chunked = run("rows", 5, 60, false);
     const auto initial = run("rows", 1, 0);
     ASSERT_EQ(points.size(), rows.size());
-    std::size_t rows_differ = 0, chunks_differ = 0;
+    std::size_t rows_differ = 0, chunks_differ = 0, staged_differ = 0, staged_chunks_differ = 0;
     double moved = 0;
     for (std::size_t p = 0; p < points.size(); ++p) {
       rows_differ += rows[p] != points[p];
       chunks_differ += chunked[p] != points[p];
+      staged_differ += staged[p] != points[p];
+      staged_chunks_differ += staged_chunked[p] != points[p];
       moved = std::max(moved, std::abs(points[p] - initial[p]));
     }
-    EXPECT_EQ(rows_differ, 0u) << "of " << points.size() << " values, nx = " << nx;
-    EXPECT_EQ(chunks_differ, 0u) << "of " << points.size() << " values, nx = " << nx;
+    EXPECT_EQ(rows_differ, 0u) << "fused, of " << points.size() << " values, nx = " << nx;
+    EXPECT_EQ(chunks_differ, 0u) << "fused in chunks, of " << points.size() << " values, nx = " << nx;
+    EXPECT_EQ(staged_differ, 0u) << "stage by stage, of " << points.size() << " values, nx = " << nx;
+    EXPECT_EQ(staged_chunks_differ, 0u) << "stage by stage in chunks, of " << points.size() << " values, nx = " << nx;
     EXPECT_GT(moved, 1.0) << "nx = " << nx;  // the state evolved
   }
   Config bad;
   bad.sweep = "diagonal";
   EXPECT_THROW(Model(bad, MPI_COMM_WORLD), msa::ConfigError);
+  // Bands of 3 rows are too thin to fuse the stages: stage by stage, the
+  // same fields (one rank has at least 4 rows: the grid's smallest).
+  int ranks = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (ranks == 1) return;
+  auto thin = [ranks](const std::string& sweep) {
+    Config c;
+    c.nx = 40;
+    c.ny = 3 * ranks;
+    c.dt = 50;
+    c.amplitude = 200;
+    c.sweep = sweep;
+    Model m(c, MPI_COMM_WORLD);
+    m.initialise();
+    for (int s = 0; s < 30; ++s) m.step();
+    return gather_state(m, MPI_COMM_WORLD);
+  };
+  EXPECT_EQ(thin("rows"), thin("points")) << "bands of 3 rows";
 }
 
 TEST(Climate, RestartIsBitwiseIdenticalAndAgreesAtAnotherRankCount) {
